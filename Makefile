@@ -1,0 +1,56 @@
+# Sequence Models: from n-grams to Transformers
+#   make book   build the executed HTML book into _build/html
+#   make test   run the whole test suite
+# Both create .venv and install requirements.txt on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# torch is installed first and on its own: a CPU build is plenty for this course, and pinning it
+# here (not in requirements.txt) keeps requirements.txt's range wide enough for Colab.
+TORCH_SPEC ?= torch==2.13.0
+export PATH := $(abspath $(BIN)):$(PATH)
+
+ASSIGNMENTS := $(notdir $(wildcard solutions/a[0-9][0-9]_*))
+
+.PHONY: help venv book test test-fast release grade bench clean
+
+help:
+	@echo "make book                                       build the executed HTML book (_build/html)"
+	@echo "make test                                       run every test (book build, notebooks, grading)"
+	@echo "make release                                    regenerate exercises/ from solutions/"
+	@echo "make grade ASSIGNMENT=a01 SUBMISSIONS=dir [OUT=grades]  autograde a folder of submissions"
+	@echo "make bench                                      measure chapter and grading times into bench/results.md"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+book: venv
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "Open _build/html/index.html"
+
+test: venv
+	$(BIN)/python -m pytest
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow"
+
+release: venv
+	$(BIN)/python -m autograder.release $(ASSIGNMENTS)
+
+grade: venv
+	@test -n "$(ASSIGNMENT)" || (echo "usage: make grade ASSIGNMENT=a01 SUBMISSIONS=path/to/folder [OUT=grades]"; exit 2)
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade ASSIGNMENT=a01 SUBMISSIONS=path/to/folder [OUT=grades]"; exit 2)
+	$(BIN)/python -m autograder.grade $(ASSIGNMENT) "$(SUBMISSIONS)" --out "$(or $(OUT),grades)"
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf _build grading gradebook.db

@@ -1,0 +1,23 @@
+"""seqlab: the small helper library of *Sequence Models: from n-grams to Transformers*.
+
+Chapters, exercises and the autograder import it; it holds no exercise answers.
+
+Modules, one concept each:
+
+- :mod:`seqlab.device`  device choice (cuda -> mps -> cpu) and seeding
+- :mod:`seqlab.text`    tokenisation, :class:`~seqlab.text.Vocab`, padding and batching
+- :mod:`seqlab.data`    bundled corpora (offline) and synthetic tasks
+- :mod:`seqlab.train`   one ``fit`` / ``evaluate`` loop for every model
+- :mod:`seqlab.plot`    loss curves, log-scale profiles, heat maps, 2-D embeddings
+- :mod:`seqlab.checks`  visible self-checks for exercises
+"""
+from seqlab.device import get_device, in_colab, set_seed
+from seqlab.text import Vocab, pad_sequences, split_sentences, tokenize
+from seqlab.train import History, evaluate, fit
+
+__all__ = [
+    "get_device", "in_colab", "set_seed",
+    "Vocab", "pad_sequences", "split_sentences", "tokenize",
+    "History", "evaluate", "fit",
+]
+__version__ = "0.1.0"
