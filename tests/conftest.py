@@ -1,0 +1,80 @@
+"""Shared fixtures.
+
+The book is built once per test session (``book_html``) into ``$BOOK_BUILD_DIR`` (default: the
+repository, i.e. ``_build/``, the same place ``make book`` uses, so its execution cache is
+reused). Chapter tests read the notebooks that build executed (``executed_chapter``) instead of
+running them a second time. ``SEQLAB_EXECUTED_DIR`` points ``executed_chapter`` at a folder of
+already-executed notebooks instead (useful while writing a chapter).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def book_output_dir() -> Path:
+    return Path(os.environ.get("BOOK_BUILD_DIR", ROOT)).resolve()
+
+
+@pytest.fixture(scope="session")
+def book_build() -> Path:
+    """Build the book (warnings are errors) and return the ``_build`` folder."""
+    out = book_output_dir()
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    cmd = [str(BIN / "jupyter-book"), "build", str(ROOT), "--warningiserror", "--keep-going"]
+    if out != ROOT:
+        cmd += ["--path-output", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
+    if proc.returncode != 0:
+        reports = sorted((out / "_build" / "html" / "reports").glob("**/*.log"))
+        details = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in reports)
+        pytest.fail(f"jupyter-book build failed (exit {proc.returncode}):\n{proc.stdout[-6000:]}\n"
+                    f"{proc.stderr[-3000:]}\n{details}")
+    return out / "_build"
+
+
+@pytest.fixture(scope="session")
+def book_html(book_build: Path) -> Path:
+    return book_build / "html"
+
+
+@pytest.fixture(scope="session")
+def executed_chapter(request):
+    """``executed_chapter("01_language_models")`` -> the executed notebook (nbformat node)."""
+    override = os.environ.get("SEQLAB_EXECUTED_DIR")
+
+    def load(slug: str) -> nbformat.NotebookNode:
+        if override:
+            path = Path(override) / f"{slug}.ipynb"
+        else:
+            build = request.getfixturevalue("book_build")
+            path = build / "jupyter_execute" / "chapters" / f"{slug}.ipynb"
+        if not path.is_file():
+            pytest.fail(f"executed notebook not found: {path}")
+        return nbformat.read(path, as_version=4)
+
+    return load
+
+
+def stdout_text(nb: nbformat.NotebookNode) -> str:
+    """All printed (stream stdout) and plain-text results of an executed notebook, joined."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                parts.append(out.get("text", ""))
+            elif out.get("output_type") in ("execute_result", "display_data"):
+                parts.append(out.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def count_images(nb: nbformat.NotebookNode) -> int:
+    return sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
