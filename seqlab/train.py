@@ -75,7 +75,9 @@ def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str | No
         *inputs, targets = _to_device(batch, device)
         logits, loss = model(*inputs, targets=targets)
         n, correct = _count_and_correct(logits, targets)
-        total_loss += float(loss) * n
+        if n == 0:  # every target ignored: the batch's mean loss is NaN and carries no weight
+            continue
+        total_loss += loss.item() * n
         total_n += n
         total_correct += correct
     model.train(was_training)
@@ -142,10 +144,11 @@ def fit(
             if clip_grad_norm is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()
-            running += float(loss)
+            step_loss = loss.item()
+            running += step_loss
             n_batches += 1
-            history.step_loss.append(float(loss))
-            bar.set_postfix(loss=f"{float(loss):.4f}")
+            history.step_loss.append(step_loss)
+            bar.set_postfix(loss=f"{step_loss:.4f}")
             if max_seconds is not None and time.perf_counter() - start > max_seconds:
                 out_of_time = True
                 break
