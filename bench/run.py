@@ -1,0 +1,114 @@
+"""Measure the course's time budgets and write them to bench/results.md.
+
+Budgets (DESIGN.md): each chapter executes in at most 90 s on a 2-core CPU without a GPU; the
+whole book builds in at most 10 minutes there; autograding one submission takes at most 30 s.
+
+    python bench/run.py                  # everything (several minutes)
+    python bench/run.py --only chapters  # or: grading, book
+
+Timings are wall-clock on the machine that runs this; results.md records which machine that
+was. Tests never assert these timings: they are measured here and read by people.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.md"
+CHAPTER_BUDGET_S, BOOK_BUDGET_S, GRADE_BUDGET_S = 90, 600, 30
+
+
+def time_chapter(path: Path) -> float:
+    """Execute a chapter in a fresh kernel, as the book build does, and return seconds."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+def time_book() -> float:
+    """A full build from scratch (no execution cache) into a temporary folder."""
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
+                        "--path-output", out], check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def time_grading(assignment: str) -> tuple[float, str]:
+    """Autograde the reference solution as a one-student class with `autograder.grade`."""
+    source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = Path(tmp) / "submissions"
+        subs.mkdir()
+        shutil.copy(source, subs / "reference.ipynb")
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "autograder.grade", assignment, str(subs),
+                               "--out", str(Path(tmp) / "out")], capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
+        csv = Path(tmp) / "out" / "grades.csv"
+        if csv.is_file():
+            status += ": " + csv.read_text().splitlines()[1]
+        return seconds, status
+
+
+def verdict(seconds: float, budget: float) -> str:
+    return "within budget" if seconds <= budget else "**over budget**"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=["chapters", "grading", "book"], action="append")
+    args = parser.parse_args()
+    parts = args.only or ["chapters", "grading", "book"]
+    os.environ.setdefault("SEQLAB_DEVICE", "cpu")  # the budgets are for a CPU without a GPU
+
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `python bench/run.py` on "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, CPU only.",
+        "",
+    ]
+    if "chapters" in parts:
+        lines += ["## Chapter execution (budget 90 s each)", "", "| chapter | seconds | |", "|---|---:|---|"]
+        for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")):
+            s = time_chapter(path)
+            print(f"{path.name}: {s:.1f} s", flush=True)
+            lines.append(f"| {path.stem} | {s:.1f} | {verdict(s, CHAPTER_BUDGET_S)} |")
+        lines.append("")
+    if "grading" in parts:
+        lines += ["## Autograding one submission (budget 30 s)", "",
+                  "The whole `python -m autograder.grade` command for a class of one (the reference "
+                  "solution): course set-up, generate_assignment, autograde, feedback, CSV.", "",
+                  "| assignment | seconds | | result |", "|---|---:|---|---|"]
+        for src in sorted((ROOT / "solutions").glob("a[0-9][0-9]_*")):
+            s, status = time_grading(src.name)
+            print(f"{src.name}: {s:.1f} s ({status})", flush=True)
+            lines.append(f"| {src.name} | {s:.1f} | {verdict(s, GRADE_BUDGET_S)} | {status} |")
+        lines.append("")
+    if "book" in parts:
+        s = time_book()
+        print(f"book: {s:.1f} s", flush=True)
+        lines += ["## Whole book, built from scratch (budget 600 s)", "", f"{s:.0f} s: {verdict(s, BOOK_BUDGET_S)}.", ""]
+    RESULTS.write_text("\n".join(lines))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
