@@ -1,0 +1,528 @@
+"""``make grade``: autograde a folder of student submissions with nbgrader.
+
+    python -m autograder.grade a01 submissions/ --out grades/ [--timeout-per-cell 60]
+                                                [--timeout-per-student 300] [--no-feedback]
+
+``ASSIGNMENT`` is a folder name in ``solutions/`` or its prefix (``a01`` = ``a01_language_models``).
+``SUBMISSIONS`` holds one entry per student, in either layout (they can be mixed):
+
+    submissions/jane_doe.ipynb                 # a notebook file: the student id is the file name
+    submissions/jane_doe/anything.ipynb        # a folder: the student id is the folder name; it
+                                               # holds one notebook (or one named like the
+                                               # assignment's notebook), at any depth
+
+Student ids are sanitised to letters, digits, ``_`` and ``-`` (``Jane Doe (2).ipynb`` ->
+``Jane_Doe_2``; clashes get ``_2``, ``_3``...). Other files are ignored, with a warning.
+
+``OUT`` becomes a fresh nbgrader course directory (``nbgrader_config.py``, ``gradebook.db``,
+``source/``, ``release/``, ``submitted/``, ``autograded/``, ``feedback/``) plus:
+
+- ``grades.csv``: one row per submission, also those that could not be graded (score 0):
+  ``student_id, status, score, max_score``, the points of every test cell (by grade_id),
+  ``details`` (why points were lost), ``seconds`` (grading time) and ``submission`` (the file);
+- ``logs/<student>.log``: nbgrader's log for that student;
+- ``feedback/<student>/<assignment>/<notebook>.html``: nbgrader's feedback page.
+
+Each student is autograded by its own ``nbgrader autograde --student`` subprocess, one after the
+other, so a student whose code hangs or kills the kernel cannot stop the others. Statuses:
+
+``graded``
+    nbgrader ran the whole notebook; the score is the sum of the test cells' points.
+``timed out``
+    a cell ran longer than ``--timeout-per-cell`` seconds (nbgrader interrupts it, records a
+    ``CellTimeoutError`` in that cell and goes on, so the other cells are still scored), or the
+    whole student took longer than ``--timeout-per-student`` (the process tree is killed; score 0).
+``kernel died``
+    the Python kernel exited while running the notebook (``os._exit``, a segfault, running out of
+    memory): nbgrader stops that notebook (``DeadKernelError``) and records no score (0).
+``invalid notebook``
+    the file is not JSON, or is JSON but not a version-4 notebook; it is never run (score 0).
+``error``
+    anything else (no notebook in a student's folder, nbgrader failed): the reason is in
+    ``details`` and ``logs/<student>.log`` (score 0).
+
+A test cell earns its points when it runs without an error *and writes nothing to stderr*:
+nbgrader scores a test cell 0 as soon as the cell has any stderr output, even if every assert
+passed. The hidden checks are silent, but a student's function called from a test cell may not be
+(``print(..., file=sys.stderr)``, ``warnings.warn``, a tqdm progress bar). Such cells are listed in
+``details`` as ``<grade_id>: output on stderr``, and the feedback page shows the text, so an
+instructor can spot them and regrade by hand. Output on stderr in the student's own (solution)
+cells costs nothing.
+
+The exit status is 0 when the run completed, whatever the students' statuses; 2 for usage
+errors (unknown assignment, missing submissions folder, an output folder that holds something
+else); 1 when the assignment itself could not be prepared.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.release import (COURSE_ID, SOLUTIONS, ReleaseError, copy_assignment_source,
+                                generate_assignment, nbgrader_command,
+                                resolve_assignment, source_notebook_path, subprocess_env,
+                                write_notebook)
+
+GRADED = "graded"
+TIMED_OUT = "timed out"
+KERNEL_DIED = "kernel died"
+INVALID = "invalid notebook"
+ERROR = "error"
+STATUSES = (GRADED, TIMED_OUT, KERNEL_DIED, INVALID, ERROR)
+
+MARKER = ".seqlab-grading"  # marks an output folder made by this command (safe to replace)
+TIMEOUT_ENAME = "CellTimeoutError"  # what nbgrader's Execute records in a cell that timed out
+
+
+class UsageError(Exception):
+    """Bad arguments: reported with exit status 2."""
+
+
+@dataclass
+class Submission:
+    student_id: str
+    path: Path | None          # the notebook to grade (None when none was found)
+    origin: Path               # what the student handed in (file or folder)
+    problem: str = ""          # why it cannot be graded (filled by collect/validate)
+    problem_status: str = ""   # INVALID or ERROR when problem is set
+
+
+@dataclass
+class StudentResult:
+    student_id: str
+    status: str
+    score: float
+    max_score: float
+    cell_scores: dict[str, float]       # test cell grade_id -> points earned
+    cell_errors: dict[str, str] = field(default_factory=dict)  # grade_id -> why it lost points
+    details: str = ""
+    seconds: float = 0.0
+    submission: str = ""
+
+
+@dataclass
+class GradingRun:
+    assignment: str
+    out_dir: Path
+    test_cells: dict[str, float]        # grade_id -> max points, in notebook order
+    results: list[StudentResult]
+
+    def by_student(self) -> dict[str, StudentResult]:
+        return {r.student_id: r for r in self.results}
+
+
+# ----------------------------------------------------------------------------- submissions
+
+def sanitize_student_id(name: str) -> str:
+    """Letters, digits, ``_`` and ``-`` only (nbgrader uses ids in paths and patterns)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_-")
+    return cleaned or "student"
+
+
+def _notebooks_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.ipynb")
+                  if p.is_file() and not any(part.startswith(".") or part == "__MACOSX"
+                                             for part in p.relative_to(folder).parts))
+
+
+def collect_submissions(folder: Path, notebook_name: str) -> list[Submission]:
+    """One :class:`Submission` per ``*.ipynb`` file and per sub-folder of ``folder``."""
+    subs: list[Submission] = []
+    taken: set[str] = set()
+
+    def unique(name: str) -> str:
+        base = sanitize_student_id(name)
+        sid, k = base, 2
+        while sid in taken:
+            sid, k = f"{base}_{k}", k + 1
+        taken.add(sid)
+        return sid
+
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry.name == "__MACOSX":
+            continue
+        if entry.is_dir():
+            sid = unique(entry.name)
+            found = _notebooks_in(entry)
+            named = [p for p in found if p.name == notebook_name]
+            if len(found) == 1:
+                subs.append(Submission(sid, found[0], entry))
+            elif len(named) == 1:
+                subs.append(Submission(sid, named[0], entry))
+            elif not found:
+                subs.append(Submission(sid, None, entry, "no .ipynb file in the student's folder", ERROR))
+            else:
+                names = ", ".join(str(p.relative_to(entry)) for p in found)
+                subs.append(Submission(sid, None, entry, f"several notebooks in the student's folder and "
+                                                         f"none named {notebook_name}: {names}", ERROR))
+        elif entry.suffix == ".ipynb":
+            subs.append(Submission(unique(entry.stem), entry, entry))
+        else:
+            print(f"warning: ignoring {entry} (not a .ipynb file or a folder)", file=sys.stderr)
+    return subs
+
+
+def read_submission(path: Path) -> nbformat.NotebookNode:
+    """The submitted notebook, outputs cleared, or ValueError saying why it is not a notebook."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 text ({e.reason})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list) or "nbformat" not in data:
+        raise ValueError("valid JSON but not a Jupyter notebook (no 'cells' list or 'nbformat')")
+    if data.get("nbformat") != 4:
+        raise ValueError(f"notebook format {data.get('nbformat')!r}, expected 4")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. missing cell ids: nbformat adds them
+            nb = nbformat.reads(text, as_version=4)
+        # Outputs are not graded (nbgrader clears them too), and broken widget outputs are a
+        # common reason for an otherwise fine notebook to fail validation.
+        for cell in nb.cells:
+            if cell.get("cell_type") == "code":
+                cell["outputs"] = []
+                cell["execution_count"] = None
+        nbformat.validate(nb)
+    except nbformat.ValidationError as e:
+        raise ValueError(f"not a valid notebook: {e.message}") from None
+    except Exception as e:  # nbformat raises various errors on malformed cells
+        raise ValueError(f"not a valid notebook: {type(e).__name__}: {e}") from None
+    return nb
+
+
+# ----------------------------------------------------------------------------- course directory
+
+CONFIG_TEMPLATE = '''"""nbgrader settings of this grading folder (written by `python -m autograder.grade`).
+
+Run further nbgrader commands from this folder, e.g. `nbgrader export` or `nbgrader formgrader`.
+"""
+import os
+
+c = get_config()  # noqa: F821
+_here = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = _here
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "gradebook.db")
+c.ExecutePreprocessor.timeout = {timeout}
+'''
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create ``out_dir`` empty; replace it only if an earlier run of this command made it."""
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise UsageError(f"--out {out_dir} is a file")
+        if any(out_dir.iterdir()):
+            if not (out_dir / MARKER).exists():
+                raise UsageError(f"--out {out_dir} exists and was not made by this command; "
+                                 f"choose another folder or remove it")
+            shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).write_text("made by python -m autograder.grade; replaced by the next run\n")
+
+
+def build_course(assignment: str, out_dir: Path, solutions_dir: Path = SOLUTIONS,
+                 timeout_per_cell: int = 60) -> Path:
+    """Turn the (empty) ``out_dir`` into an nbgrader course directory with ``assignment``
+    generated into its gradebook. Returns the path of the gradebook."""
+    (out_dir / "nbgrader_config.py").write_text(
+        CONFIG_TEMPLATE.format(course_id=COURSE_ID, timeout=int(timeout_per_cell)), encoding="utf-8")
+    copy_assignment_source(assignment, out_dir, solutions_dir)
+    db = out_dir / "gradebook.db"
+    generate_assignment(assignment, out_dir, db, log_path=out_dir / "logs" / "_generate_assignment.log")
+    return db
+
+
+def graded_test_cells(nb: nbformat.NotebookNode) -> dict[str, float]:
+    """grade_id -> points of every autograded test cell, in notebook order."""
+    cells = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and cell.get("cell_type") == "code":
+            cells[meta["grade_id"]] = float(meta.get("points", 0))
+    return cells
+
+
+# ----------------------------------------------------------------------------- grading
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """Kill ``proc`` and every process it started (the kernel runs in its own session, so a
+    process-group kill alone would leave it spinning)."""
+    try:
+        import psutil  # a dependency of ipykernel and jupyter_server
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except Exception:
+        children = []
+    for child in children:
+        try:
+            child.kill()
+        except Exception:
+            pass
+    try:
+        os.killpg(proc.pid, 9)
+    except Exception:
+        proc.kill()
+    proc.wait()
+
+
+def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_cell: int,
+                  timeout_per_student: float) -> tuple[int | None, float, str]:
+    """``nbgrader autograde --student`` in a subprocess; (exit code or None if killed by the
+    backstop, seconds, log text). The log is also written to ``logs/<student>.log``."""
+    cmd = nbgrader_command("autograde", assignment, out_dir, out_dir / "gradebook.db",
+                           "--student", student_id, "--force",
+                           f"--ExecutePreprocessor.timeout={int(timeout_per_cell)}")
+    log_path = out_dir / "logs" / f"{student_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=out_dir, env=subprocess_env(), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code: int | None = proc.wait(timeout=timeout_per_student)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc)
+            code = None
+            log.write(f"\n[autograder.grade] stopped after {timeout_per_student:g} s (--timeout-per-student)\n")
+    seconds = time.monotonic() - start
+    return code, seconds, log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def cell_outcomes(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """For an autograded notebook: grade_id -> what went wrong in that cell (error name, or
+    'output on stderr'), for every grade cell (test or solution) that has a problem, and
+    ``cell <n>`` keys for other cells that timed out."""
+    problems: dict[str, str] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        stderr = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+        if any(o.get("ename") == TIMEOUT_ENAME for o in errors):
+            problems[gid] = TIMEOUT_ENAME
+        elif errors:
+            first = errors[0]
+            value = " ".join(str(first.get("evalue", "")).split())
+            problems[gid] = f"{first.get('ename')}: {value[:120]}" if value else str(first.get("ename"))
+        elif stderr:
+            problems[gid] = "output on stderr"
+    return problems
+
+
+def _last_error_line(log: str) -> str:
+    """The most telling line of an nbgrader log: the last exception or ERROR message."""
+    exc = re.findall(r"^\s*((?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit)\b.*)$", log, re.M)
+    if exc:
+        return exc[-1].strip()
+    errors = [l for l in log.splitlines() if "| ERROR]" in l]
+    return errors[0].split("]", 1)[-1].strip() if errors else ""
+
+
+def read_scores(db_path: Path, assignment: str, student_id: str) -> dict[str, float | None]:
+    """grade_id -> score (None when nbgrader recorded none) from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{db_path}", COURSE_ID) as gb:
+        try:
+            submission = gb.find_submission(assignment, student_id)
+        except MissingEntry:
+            return {}
+        scores: dict[str, float | None] = {}
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                auto, manual = grade.auto_score, grade.manual_score
+                scores[grade.name] = manual if manual is not None else auto
+        return scores
+
+
+def classify(sub: Submission, out_dir: Path, assignment: str, notebook_name: str,
+             test_cells: dict[str, float], code: int | None, seconds: float, log: str,
+             timeout_per_cell: int, timeout_per_student: float) -> StudentResult:
+    """Status, score and details of one student from nbgrader's exit code, log, gradebook and
+    autograded notebook."""
+    zero = {gid: 0.0 for gid in test_cells}
+    max_score = sum(test_cells.values())
+    base = dict(student_id=sub.student_id, max_score=max_score, seconds=round(seconds, 1),
+                submission=str(sub.origin))
+    if code is None:
+        return StudentResult(status=TIMED_OUT, score=0.0, cell_scores=zero, **base,
+                             details=f"grading took longer than {timeout_per_student:g} s and was stopped")
+    autograded = out_dir / "autograded" / sub.student_id / assignment / notebook_name
+    if code != 0 or not autograded.is_file():
+        if "DeadKernelError" in log or "Kernel died" in log:
+            return StudentResult(status=KERNEL_DIED, score=0.0, cell_scores=zero, **base,
+                                 details="the kernel died while running the notebook (os._exit, a crash "
+                                         "or out of memory); nbgrader records no score")
+        if TIMEOUT_ENAME in log or "UnresponsiveKernelError" in log or "became unresponsive" in log:
+            # e.g. a loop that catches KeyboardInterrupt: nbgrader's interrupt does not stop it
+            preview = re.search(r"preview of the cell contents:\s*-+\s*\n\s*(.+)", log)
+            where = f" (the cell starting {preview.group(1).strip()[:80]})" if preview else ""
+            return StudentResult(status=TIMED_OUT, score=0.0, cell_scores=zero, **base,
+                                 details=f"a cell exceeded {timeout_per_cell} s and did not stop when "
+                                         f"interrupted{where}; nbgrader records no score")
+        reason = _last_error_line(log) or f"nbgrader exited with status {code}"
+        return StudentResult(status=ERROR, score=0.0, cell_scores=zero, **base,
+                             details=f"{reason} (see logs/{sub.student_id}.log)")
+
+    scores = read_scores(out_dir / "gradebook.db", assignment, sub.student_id)
+    cell_scores = {gid: float(scores.get(gid) or 0.0) for gid in test_cells}
+    problems = cell_outcomes(nbformat.read(autograded, as_version=4))
+    timed_out = [gid for gid, why in problems.items() if why == TIMEOUT_ENAME]
+    lost = {gid: problems.get(gid, "lost points") for gid in test_cells if cell_scores[gid] < test_cells[gid]}
+    details = []
+    if timed_out:
+        details.append(f"exceeded {timeout_per_cell} s: {', '.join(timed_out)}")
+    details += [f"{gid}: {why}" for gid, why in lost.items() if why != TIMEOUT_ENAME]
+    return StudentResult(status=TIMED_OUT if timed_out else GRADED, score=sum(cell_scores.values()),
+                         cell_scores=cell_scores, cell_errors=lost, details="; ".join(details), **base)
+
+
+def generate_feedback(assignment: str, out_dir: Path) -> bool:
+    """``nbgrader generate_feedback`` for every autograded student; False if it failed."""
+    cmd = nbgrader_command("generate_feedback", assignment, out_dir, out_dir / "gradebook.db", "--force")
+    proc = subprocess.run(cmd, cwd=out_dir, env=subprocess_env(), capture_output=True, text=True)
+    (out_dir / "logs" / "_generate_feedback.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    return proc.returncode == 0
+
+
+def write_csv(run: GradingRun, path: Path) -> None:
+    """``grades.csv``: every student, their status, score and the points of each test cell."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student_id", "status", "score", "max_score", *run.test_cells,
+                         "details", "seconds", "submission"])
+        for r in sorted(run.results, key=lambda r: r.student_id):
+            writer.writerow([r.student_id, r.status, f"{r.score:g}", f"{r.max_score:g}",
+                             *(f"{r.cell_scores.get(g, 0.0):g}" for g in run.test_cells),
+                             r.details, f"{r.seconds:.1f}", r.submission])
+
+
+def format_table(run: GradingRun) -> str:
+    rows = [("student", "status", "score", "seconds", "details")]
+    for r in sorted(run.results, key=lambda r: r.student_id):
+        details = r.details if len(r.details) <= 90 else r.details[:87] + "..."
+        rows.append((r.student_id, r.status, f"{r.score:g}/{r.max_score:g}", f"{r.seconds:.1f}", details))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
+                      timeout_per_cell: int = 60, timeout_per_student: float = 300,
+                      feedback: bool = True, solutions_dir: Path = SOLUTIONS,
+                      progress: bool = True) -> GradingRun:
+    """Autograde every submission in ``submissions_dir`` into the course directory ``out_dir``
+    and write ``out_dir/grades.csv``. Raises :class:`UsageError` for bad arguments and
+    :class:`~autograder.release.ReleaseError` if the assignment cannot be generated."""
+    solutions_dir = Path(solutions_dir).resolve()
+    try:
+        assignment = resolve_assignment(assignment, solutions_dir)
+    except ReleaseError as e:
+        raise UsageError(str(e)) from None
+    submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
+    if not submissions_dir.is_dir():
+        raise UsageError(f"submissions folder not found: {submissions_dir}")
+    if out_dir == submissions_dir or submissions_dir in out_dir.parents or out_dir in submissions_dir.parents:
+        raise UsageError("--out must be outside the submissions folder (and not contain it)")
+    source_nb = source_notebook_path(assignment, solutions_dir)
+    notebook_name = source_nb.name
+    test_cells = graded_test_cells(nbformat.read(source_nb, as_version=4))
+
+    prepare_out_dir(out_dir)
+    say = print if progress else (lambda *a, **k: None)
+    say(f"preparing {assignment} in {out_dir}")
+    build_course(assignment, out_dir, solutions_dir, timeout_per_cell)
+
+    subs = collect_submissions(submissions_dir, notebook_name)
+    if not subs:
+        print(f"warning: no submissions in {submissions_dir}", file=sys.stderr)
+    results = []
+    for i, sub in enumerate(subs, 1):
+        zero = {gid: 0.0 for gid in test_cells}
+        common = dict(student_id=sub.student_id, score=0.0, max_score=sum(test_cells.values()),
+                      cell_scores=zero, submission=str(sub.origin))
+        if sub.problem:
+            results.append(StudentResult(status=sub.problem_status, details=sub.problem, **common))
+            continue
+        try:
+            nb = read_submission(sub.path)
+        except ValueError as e:
+            results.append(StudentResult(status=INVALID, details=str(e), **common))
+            continue
+        write_notebook(nb, out_dir / "submitted" / sub.student_id / assignment / notebook_name)
+        say(f"[{i}/{len(subs)}] autograding {sub.student_id} ...", end="", flush=True)
+        code, seconds, log = run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student)
+        result = classify(sub, out_dir, assignment, notebook_name, test_cells, code, seconds, log,
+                          timeout_per_cell, timeout_per_student)
+        say(f" {result.status} ({seconds:.1f} s)")
+        results.append(result)
+
+    run = GradingRun(assignment, out_dir, test_cells, results)
+    if feedback and any((out_dir / "autograded").glob(f"*/{assignment}")):
+        say("generating feedback ...")
+        if not generate_feedback(assignment, out_dir):
+            print("warning: nbgrader generate_feedback failed for some students; see "
+                  f"{out_dir / 'logs' / '_generate_feedback.log'}", file=sys.stderr)
+    write_csv(run, out_dir / "grades.csv")
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.grade",
+        description="Autograde a folder of submissions (<student>.ipynb files or <student>/ folders) "
+                    "with nbgrader; write OUT/grades.csv and feedback.")
+    parser.add_argument("assignment", help="assignment folder in solutions/, or its prefix (a01)")
+    parser.add_argument("submissions", type=Path, help="folder of <student>.ipynb files or <student>/ folders")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (a fresh nbgrader course directory)")
+    parser.add_argument("--timeout-per-cell", type=int, default=60, metavar="S",
+                        help="seconds one cell may run before it is interrupted (default 60)")
+    parser.add_argument("--timeout-per-student", type=float, default=300, metavar="S",
+                        help="seconds one student's whole grading may take before it is killed (default 300)")
+    parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
+    parser.add_argument("--solutions", type=Path, default=SOLUTIONS,
+                        help="folder of source assignments (default: solutions/ of this repository)")
+    args = parser.parse_args(argv)
+    if args.timeout_per_cell <= 0 or args.timeout_per_student <= 0:
+        parser.error("timeouts must be positive")
+    try:
+        run = grade_submissions(args.assignment, args.submissions, args.out,
+                                timeout_per_cell=args.timeout_per_cell,
+                                timeout_per_student=args.timeout_per_student,
+                                feedback=not args.no_feedback, solutions_dir=args.solutions)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ReleaseError as e:
+        print(f"error: could not prepare the assignment: {e}", file=sys.stderr)
+        return 1
+    print()
+    print(format_table(run))
+    counts = {s: sum(r.status == s for r in run.results) for s in STATUSES}
+    print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items() if n) if run.results else "\nno submissions")
+    print(f"grades: {run.out_dir / 'grades.csv'}")
+    if any((run.out_dir / "feedback").glob("*")):
+        print(f"feedback: {run.out_dir / 'feedback'}/<student>/{run.assignment}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

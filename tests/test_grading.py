@@ -1,0 +1,362 @@
+"""Grading round trips through real ``nbgrader autograde``, run as ``make grade`` runs it.
+
+For every assignment in solutions/, ONE ``python -m autograder.grade`` run grades a class made
+of: the reference solution, the untouched release, every mutant of the assignment's catalogue, a
+notebook that kills its kernel, an invalid JSON file and a JSON file that is not a notebook.
+Then: reference -> full marks; untouched release -> zero, every test cell failing with
+NotImplementedError; each mutant -> exactly the cells in its ``fails`` lose their points; the
+broken ones get the right status; grades.csv lists everyone.
+
+The toy assignment (made in a temporary folder) adds the pipeline's edge cases: an infinite loop
+(per-cell timeout), a loop that ignores interrupts (per-student backstop), output on stderr, the
+folder layout and student-id sanitising, usage errors.
+
+``SEQLAB_GRADING_CELL_TIMEOUT`` (seconds, default 60) is the per-cell limit for the real
+assignments; the autograding time of every submission is printed (``pytest -s``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+import nbformat
+import pytest
+
+import assignment_utils as au
+from autograder import grade, release
+from autograder.mutants import load_catalogue
+
+ASSIGNMENTS = au.assignments()
+CELL_TIMEOUT = int(os.environ.get("SEQLAB_GRADING_CELL_TIMEOUT", "60"))
+FIXED_STUDENTS = ("reference", "untouched", "os_exit", "invalid_json", "not_a_notebook")
+
+
+def _print_timings(label: str, rows: dict[str, dict[str, str]]) -> None:
+    times = {s: float(r["seconds"]) for s, r in rows.items() if float(r["seconds"]) > 0}
+    if times:
+        mean = sum(times.values()) / len(times)
+        print(f"\n[{label}] autograding seconds per submission: mean {mean:.1f}, max {max(times.values()):.1f} "
+              f"({', '.join(f'{s} {t:.1f}' for s, t in sorted(times.items()))})")
+
+
+def _replace_first_solution(nb, code: str):
+    nb = copy.deepcopy(nb)
+    first = next(iter(au.solution_cells(nb)))
+    au.cell_by_grade_id(nb, first).source = code
+    return nb
+
+
+# ----------------------------------------------------------------------------- real assignments
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """``graded_class(a)`` -> (grades.csv rows by student, output folder, mutants); one grading
+    run per assignment, shared by the tests below."""
+    cache: dict[str, object] = {}
+
+    def run(assignment: str):
+        if assignment not in cache:
+            try:
+                cache[assignment] = _grade_class(assignment, tmp_path_factory.mktemp(assignment))
+            except BaseException as e:  # report the same failure to every test of this assignment
+                cache[assignment] = e
+        if isinstance(cache[assignment], BaseException):
+            raise cache[assignment]
+        return cache[assignment]
+
+    return run
+
+
+def _grade_class(assignment: str, tmp):
+    source = au.load_source(assignment)
+    released = nbformat.read(release.generate(assignment, tmp / "exercises") / au.source_path(assignment).name,
+                             as_version=4)
+    mutants = load_catalogue(assignment)
+    class_ = {
+        "reference": au.filled_release(released, source),
+        "untouched": released,
+        "os_exit": _replace_first_solution(au.filled_release(released, source), "import os\nos._exit(1)"),
+        "invalid_json": '{"cells": [{"cell_type": "code", "source": "x = 1"',
+        "not_a_notebook": '{"student": "me", "answers": [1, 2, 3]}',
+    }
+    for m in mutants:
+        class_[m.name] = au.filled_release(released, au.mutated_source(source, m))
+    subs = au.write_submissions(tmp / "submissions", class_)
+    out = tmp / "graded"
+    proc = au.run_grade_cli(assignment, subs, "--out", out, "--timeout-per-cell", CELL_TIMEOUT,
+                            "--timeout-per-student", max(300, 5 * CELL_TIMEOUT), "--no-feedback")
+    assert proc.returncode == 0, f"grading {assignment} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    rows = au.read_grades_csv(out / "grades.csv")
+    _print_timings(assignment, rows)
+    return rows, out, mutants, list(class_)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_mutant_catalogue_is_well_formed(assignment):
+    mutants = load_catalogue(assignment)
+    assert mutants, f"{assignment} has no mutants in autograder/mutants/{assignment}.py"
+    source = au.load_source(assignment)
+    tests, solutions = au.autograded_cells(source), au.solution_cells(source)
+    names = [m.name for m in mutants]
+    assert len(set(names)) == len(names), f"duplicate mutant names: {names}"
+    for m in mutants:
+        assert re.fullmatch(r"[a-z0-9_]+", m.name) and m.name not in FIXED_STUDENTS, f"bad mutant name {m.name!r}"
+        assert m.cell in solutions, f"mutant {m.name}: {m.cell!r} is not a solution cell"
+        assert m.fails and set(m.fails) <= set(tests), f"mutant {m.name}: fails {m.fails} must name test cells"
+        au.mutated_source(source, m)  # the edit applies (find occurs exactly once)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_solution_gets_full_marks(assignment, graded_class):
+    rows = graded_class(assignment)[0]
+    ref = rows["reference"]
+    assert ref["status"] == grade.GRADED, ref
+    assert float(ref["score"]) == float(ref["max_score"]) > 0, f"reference lost points: {ref['details']}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_scores_zero_with_not_implemented_error(assignment, graded_class):
+    rows, out, _, _ = graded_class(assignment)
+    row = rows["untouched"]
+    assert row["status"] == grade.GRADED and float(row["score"]) == 0, row
+    problems = grade.cell_outcomes(au.autograded_notebook(out, assignment, "untouched"))
+    tests = au.autograded_cells(au.load_source(assignment))
+    wrong = {gid: problems.get(gid, "passed") for gid in tests
+             if not problems.get(gid, "").startswith("NotImplementedError")}
+    assert not wrong, f"in the untouched release these test cells fail with something other than " \
+                      f"NotImplementedError (students would see a confusing error): {wrong}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_each_mutant_loses_exactly_the_points_of_its_cells(assignment, graded_class):
+    rows, _, mutants, _ = graded_class(assignment)
+    tests = au.autograded_cells(au.load_source(assignment))
+    problems = []
+    for m in mutants:
+        row = rows[m.name]
+        if row["status"] != grade.GRADED:
+            problems.append(f"{m.name}: status {row['status']} ({row['details']})")
+            continue
+        for gid, cell in tests.items():
+            points, full = float(row[gid]), float(au.nbgrader_meta(cell)["points"])
+            if gid in m.fails and points >= full:
+                problems.append(f"{m.name}: {gid} should lose its points ({m.description})")
+            if gid not in m.fails and points < full:
+                problems.append(f"{m.name}: {gid} should keep its points but lost them: {row['details']}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_broken_submissions_get_their_status_and_everyone_is_listed(assignment, graded_class):
+    rows, _, _, students = graded_class(assignment)
+    assert sorted(rows) == sorted(students)
+    assert rows["os_exit"]["status"] == grade.KERNEL_DIED
+    assert rows["invalid_json"]["status"] == grade.INVALID
+    assert rows["not_a_notebook"]["status"] == grade.INVALID
+    for s in ("os_exit", "invalid_json", "not_a_notebook"):
+        assert float(rows[s]["score"]) == 0
+
+
+# ----------------------------------------------------------------------------- the toy: pipeline edge cases
+
+LOOP = "def add(a, b):\n    while True:\n        pass"
+STUBBORN = ("def add(a, b):\n    while True:\n        try:\n            while True:\n                pass\n"
+            "        except KeyboardInterrupt:\n            pass")
+STDERR = "import sys\n\ndef add(a, b):\n    print('debugging', a, b, file=sys.stderr)\n    return a + b"
+TOY_CELL_TIMEOUT, TOY_STUDENT_TIMEOUT = 5, 90
+
+
+@pytest.fixture(scope="module")
+def toy_class(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("toy")
+    solutions = tmp / "solutions"
+    au.make_toy_assignment(solutions)
+    source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
+    released = nbformat.read(release.generate("toy", tmp / "exercises", solutions) / "toy.ipynb", as_version=4)
+    class_ = {
+        "good": au.filled_release(released, source),
+        "untouched": released,
+        "infinite_loop": au.toy_submission(released, LOOP),
+        "ignores_interrupts": au.toy_submission(released, STUBBORN),
+        "os_exit": au.toy_submission(released, "import os\nos._exit(1)"),
+        "stderr_writer": au.toy_submission(released, STDERR),
+        "invalid_json": b'{"cells": [\xff',
+        "not_a_notebook": '["a", "list"]',
+    }
+    for m in au.TOY_MUTANTS:
+        class_[m.name] = au.filled_release(released, au.mutated_source(source, m))
+    subs = au.write_submissions(tmp / "submissions", class_)
+    # The folder layout, with an id that needs sanitising; and a folder with no notebook.
+    (subs / "Jane Doe").mkdir()
+    nbformat.write(class_["good"], subs / "Jane Doe" / "my submission (1).ipynb")
+    (subs / "empty").mkdir()
+    (subs / "notes.txt").write_text("not a submission")
+    out = tmp / "graded"
+    proc = au.run_grade_cli("toy", subs, "--out", out, "--solutions", solutions,
+                            "--timeout-per-cell", TOY_CELL_TIMEOUT, "--timeout-per-student", TOY_STUDENT_TIMEOUT)
+    rows = au.read_grades_csv(out / "grades.csv") if (out / "grades.csv").is_file() else {}
+    _print_timings("toy", rows)
+    return proc, rows, out, source
+
+
+@pytest.mark.slow
+def test_toy_class_statuses_scores_and_csv(toy_class):
+    proc, rows, out, _ = toy_class
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    expected = {
+        "good": (grade.GRADED, 3), "Jane_Doe": (grade.GRADED, 3), "untouched": (grade.GRADED, 0),
+        "subtracts": (grade.GRADED, 0), "absolute": (grade.GRADED, 1),
+        "infinite_loop": (grade.TIMED_OUT, 0), "ignores_interrupts": (grade.TIMED_OUT, 0),
+        "os_exit": (grade.KERNEL_DIED, 0), "stderr_writer": (grade.GRADED, 0),
+        "invalid_json": (grade.INVALID, 0), "not_a_notebook": (grade.INVALID, 0), "empty": (grade.ERROR, 0),
+    }
+    got = {s: (r["status"], float(r["score"])) for s, r in rows.items()}
+    assert got == expected, "\n".join(f"{s}: {rows[s]['status']} {rows[s]['score']} {rows[s]['details']}" for s in rows)
+    assert list(next(iter(rows.values())))[:6] == ["student_id", "status", "score", "max_score",
+                                                   "test_add_small", "test_add_negative"]
+    assert rows["absolute"]["test_add_small"] == "1" and rows["absolute"]["test_add_negative"] == "0"
+    assert all(r["max_score"] == "3" for r in rows.values())
+    # the printed table names every student and status
+    for s, (status, _) in expected.items():
+        assert re.search(rf"^{re.escape(s)}\s+{re.escape(status)}\s", proc.stdout, re.M), proc.stdout
+    assert "notes.txt" in proc.stderr  # ignored, with a warning
+
+
+@pytest.mark.slow
+def test_toy_reasons_say_what_went_wrong(toy_class):
+    _, rows, _, _ = toy_class
+    assert "exceeded 5 s: test_add_small, test_add_negative" in rows["infinite_loop"]["details"]
+    # nbgrader gives up on a kernel that ignores the interrupt (no score for the whole notebook)
+    assert 'did not stop when interrupted (the cell starting """add works on small numbers."""' \
+        in rows["ignores_interrupts"]["details"]
+    assert "kernel died" in rows["os_exit"]["details"]
+    assert "test_add_small: output on stderr" in rows["stderr_writer"]["details"]
+    assert "not valid JSON" in rows["invalid_json"]["details"] or "UTF-8" in rows["invalid_json"]["details"]
+    assert "not a Jupyter notebook" in rows["not_a_notebook"]["details"]
+    assert "NotImplementedError" in rows["untouched"]["details"]
+    assert "no .ipynb" in rows["empty"]["details"]
+
+
+@pytest.mark.slow
+def test_toy_feedback_and_course_directory(toy_class):
+    _, rows, out, _ = toy_class
+    for s in ("good", "Jane_Doe", "infinite_loop", "stderr_writer"):
+        assert (out / "feedback" / s / "toy" / "toy.html").is_file(), s
+    assert not (out / "feedback" / "os_exit").exists()
+    assert (out / "gradebook.db").is_file() and (out / "nbgrader_config.py").is_file()
+    assert (out / "logs" / "os_exit.log").is_file()
+    # the invalid files were never copied in for grading
+    assert not (out / "submitted" / "invalid_json").exists()
+
+
+@pytest.mark.slow
+def test_toy_no_kernel_left_running(toy_class):
+    psutil = pytest.importorskip("psutil")
+    out = str(toy_class[2])
+    left = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if p.cwd().startswith(out):
+                left.append(p.info)
+        except (psutil.Error, OSError):
+            pass
+    assert not left, f"processes still running in the grading folder: {left}"
+
+
+@pytest.mark.slow
+def test_grade_notebooks_helper_and_the_per_student_backstop(tmp_path):
+    """The in-process API (as tests use it); a long per-cell limit lets the per-student one fire."""
+    solutions = tmp_path / "solutions"
+    au.make_toy_assignment(solutions)
+    source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
+    released = nbformat.read(release.generate("toy", tmp_path / "exercises", solutions) / "toy.ipynb", as_version=4)
+    run = au.grade_notebooks("toy", {"ref": au.filled_release(released, source), "blank": released,
+                                     "looper": au.toy_submission(released, LOOP)},
+                             tmp_path / "run", solutions_dir=solutions, timeout_per_cell=300, timeout_per_student=30)
+    results = run.by_student()
+    print(f"\n[toy helper] seconds: {({s: r.seconds for s, r in results.items()})}")
+    assert results["ref"].cell_scores == {"test_add_small": 1.0, "test_add_negative": 2.0}
+    assert results["blank"].cell_scores == {"test_add_small": 0.0, "test_add_negative": 0.0}
+    assert results["blank"].cell_errors["test_add_small"].startswith("NotImplementedError")
+    looper = results["looper"]
+    assert looper.status == grade.TIMED_OUT and looper.score == 0, looper
+    assert "longer than 30 s" in looper.details and 29 < looper.seconds < 60
+    psutil = pytest.importorskip("psutil")
+    for p in psutil.process_iter():
+        try:
+            assert not p.cwd().startswith(str(tmp_path / "run")), f"left running: {p.cmdline()}"
+        except (psutil.Error, OSError):
+            pass
+
+
+# ----------------------------------------------------------------------------- fast: usage and parsing
+
+@pytest.fixture
+def toy_solutions(tmp_path):
+    solutions = tmp_path / "solutions"
+    au.make_toy_assignment(solutions)
+    return solutions
+
+
+def test_usage_errors_exit_2(toy_solutions, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    unknown = au.run_grade_cli("a99", subs, "--out", tmp_path / "o1", "--solutions", toy_solutions)
+    assert unknown.returncode == 2 and "unknown assignment" in unknown.stderr
+    missing = au.run_grade_cli("toy", tmp_path / "nowhere", "--out", tmp_path / "o2", "--solutions", toy_solutions)
+    assert missing.returncode == 2 and "not found" in missing.stderr
+    foreign = tmp_path / "precious"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("mine")
+    refused = au.run_grade_cli("toy", subs, "--out", foreign, "--solutions", toy_solutions)
+    assert refused.returncode == 2 and (foreign / "keep.txt").is_file()
+    no_out = au.run_grade_cli("toy", subs, "--solutions", toy_solutions)
+    assert no_out.returncode == 2
+
+
+def test_student_ids_are_sanitised_and_unique(tmp_path):
+    assert grade.sanitize_student_id("Jane Doe (2)") == "Jane_Doe_2"
+    assert grade.sanitize_student_id("émile.zola@uni") == "mile_zola_uni"
+    assert grade.sanitize_student_id("???") == "student"
+    for name in ("a b.ipynb", "a_b.ipynb", "a-b.ipynb"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "x.ipynb").write_text("{}")
+    (tmp_path / "folder" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "folder" / ".ipynb_checkpoints" / "x-checkpoint.ipynb").write_text("{}")
+    (tmp_path / "two").mkdir()
+    for name in ("one.ipynb", "toy.ipynb"):
+        (tmp_path / "two" / name).write_text("{}")
+    subs = {s.student_id: s for s in grade.collect_submissions(tmp_path, "toy.ipynb")}
+    assert sorted(subs) == ["a-b", "a_b", "a_b_2", "folder", "two"]
+    assert subs["folder"].path.name == "x.ipynb" and not subs["folder"].problem
+    assert subs["two"].path.name == "toy.ipynb"  # several notebooks: the one named like the assignment
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "not valid JSON"),
+    ('{"cells": []}', "not a Jupyter notebook"),
+    ('{"cells": [], "nbformat": 3, "worksheets": []}', "expected 4"),
+    ('{"cells": [{"cell_type": "code"}], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "not a valid notebook"),
+])
+def test_read_submission_rejects_what_is_not_a_notebook(tmp_path, text, message):
+    path = tmp_path / "x.ipynb"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        grade.read_submission(path)
+
+
+def test_read_submission_accepts_a_notebook_with_outputs_and_no_cell_ids(tmp_path):
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "1", "execution_count": 3,
+                     "outputs": [{"output_type": "stream", "name": "stdout", "text": "1"}]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "x.ipynb"
+    path.write_text(json.dumps(nb))
+    read = grade.read_submission(path)
+    assert read.cells[0].outputs == [] and read.cells[0].execution_count is None
