@@ -383,7 +383,12 @@ def classify(sub: Submission, out_dir: Path, assignment: str, notebook_name: str
 
     scores = read_scores(out_dir / "gradebook.db", assignment, sub.student_id)
     cell_scores = {gid: float(scores.get(gid) or 0.0) for gid in test_cells}
-    problems = cell_outcomes(nbformat.read(autograded, as_version=4))
+    graded_nb = nbformat.read(autograded, as_version=4)
+    problems = cell_outcomes(graded_nb)
+    present = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in graded_nb.cells}
+    for gid in test_cells:
+        if gid not in present:
+            problems[gid] = "cell missing from the submission (deleted, or its nbgrader metadata removed)"
     timed_out = [gid for gid, why in problems.items() if why == TIMEOUT_ENAME]
     lost = {gid: problems.get(gid, "lost points") for gid in test_cells if cell_scores[gid] < test_cells[gid]}
     details = []

@@ -62,15 +62,15 @@ def source_path(assignment: str, solutions_dir: Path = SOLUTIONS) -> Path:
     return release.source_notebook_path(assignment, solutions_dir)
 
 
-def release_path(assignment: str, exercises_dir: Path = EXERCISES, solutions_dir: Path = SOLUTIONS) -> Path:
-    return exercises_dir / assignment / source_path(assignment, solutions_dir).name
+def release_path(assignment: str, exercises_dir: Path | None = None, solutions_dir: Path = SOLUTIONS) -> Path:
+    return (exercises_dir or EXERCISES) / assignment / source_path(assignment, solutions_dir).name
 
 
 def load_source(assignment: str, solutions_dir: Path = SOLUTIONS) -> nbformat.NotebookNode:
     return nbformat.read(source_path(assignment, solutions_dir), as_version=4)
 
 
-def load_release(assignment: str, exercises_dir: Path = EXERCISES) -> nbformat.NotebookNode:
+def load_release(assignment: str, exercises_dir: Path | None = None) -> nbformat.NotebookNode:
     return nbformat.read(release_path(assignment, exercises_dir), as_version=4)
 
 
