@@ -23,6 +23,8 @@ def memory_task(
 
     Returns ``x`` of shape ``(n, T + 1)`` (LongTensor) and ``y`` of shape ``(n,)``.
     """
+    if num_classes < 1:
+        raise ValueError(f"need num_classes >= 1, got {num_classes}")
     vocab_size = vocab_size if vocab_size is not None else num_classes + 8
     if vocab_size <= num_classes:
         raise ValueError(f"vocab_size ({vocab_size}) must exceed num_classes ({num_classes})")
