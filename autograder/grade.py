@@ -1,7 +1,7 @@
 """``make grade``: autograde a folder of student submissions with nbgrader.
 
     python -m autograder.grade a01 submissions/ --out grades/ [--timeout-per-cell 60]
-                                                [--timeout-per-student 300] [--no-feedback]
+                               [--timeout-per-student 300] [--jobs 1] [--no-feedback]
 
 ``ASSIGNMENT`` is a folder name in ``solutions/`` or its prefix (``a01`` = ``a01_language_models``).
 ``SUBMISSIONS`` holds one entry per student, in either layout (they can be mixed):
@@ -23,8 +23,9 @@ Student ids are sanitised to letters, digits, ``_`` and ``-`` (``Jane Doe (2).ip
 - ``logs/<student>.log``: nbgrader's log for that student;
 - ``feedback/<student>/<assignment>/<notebook>.html``: nbgrader's feedback page.
 
-Each student is autograded by its own ``nbgrader autograde --student`` subprocess, one after the
-other, so a student whose code hangs or kills the kernel cannot stop the others. Statuses:
+Each student is autograded by its own ``nbgrader autograde --student`` subprocess (one after the
+other, or ``--jobs N`` at a time), so a student whose code hangs or kills the kernel cannot stop
+the others. Statuses:
 
 ``graded``
     nbgrader ran the whole notebook; the score is the sum of the test cells' points.
@@ -399,6 +400,44 @@ def classify(sub: Submission, out_dir: Path, assignment: str, notebook_name: str
                          cell_scores=cell_scores, cell_errors=lost, details="; ".join(details), **base)
 
 
+def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, notebook_name: str,
+                   test_cells: dict[str, float], timeout_per_cell: int, timeout_per_student: float,
+                   jobs: int, say) -> list[tuple[Submission, StudentResult]]:
+    """Autograde ``subs`` (each in its own subprocess, ``jobs`` at a time) and classify them.
+
+    With ``jobs > 1`` several nbgrader processes share the SQLite gradebook; their writes are
+    short, but a student whose run still fails with "database is locked" is graded again, alone."""
+    done: list[tuple[Submission, StudentResult]] = []
+
+    def grade_one(sub: Submission):
+        return run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student)
+
+    def finish(sub: Submission, raw, retry: list[Submission] | None) -> None:
+        code, seconds, log = raw
+        if retry is not None and code != 0 and "database is locked" in log:
+            retry.append(sub)
+            return
+        result = classify(sub, out_dir, assignment, notebook_name, test_cells, code, seconds, log,
+                          timeout_per_cell, timeout_per_student)
+        done.append((sub, result))
+        say(f"[{len(done)}/{len(subs)}] {sub.student_id}: {result.status} ({seconds:.1f} s)", flush=True)
+
+    retry: list[Submission] = []
+    if jobs <= 1:
+        for sub in subs:
+            finish(sub, grade_one(sub), None)
+    else:
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on subprocesses
+            futures = {pool.submit(grade_one, sub): sub for sub in subs}
+            for future in as_completed(futures):
+                finish(futures[future], future.result(), retry)
+        for sub in retry:
+            finish(sub, grade_one(sub), None)
+    return done
+
+
 def generate_feedback(assignment: str, out_dir: Path) -> bool:
     """``nbgrader generate_feedback`` for every autograded student; False if it failed."""
     cmd = nbgrader_command("generate_feedback", assignment, out_dir, out_dir / "gradebook.db", "--force")
@@ -433,7 +472,7 @@ def format_table(run: GradingRun) -> str:
 def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
                       timeout_per_cell: int = 60, timeout_per_student: float = 300,
                       feedback: bool = True, solutions_dir: Path = SOLUTIONS,
-                      progress: bool = True) -> GradingRun:
+                      jobs: int = 1, progress: bool = True) -> GradingRun:
     """Autograde every submission in ``submissions_dir`` into the course directory ``out_dir``
     and write ``out_dir/grades.csv``. Raises :class:`UsageError` for bad arguments and
     :class:`~autograder.release.ReleaseError` if the assignment cannot be generated."""
@@ -453,17 +492,17 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
 
     prepare_out_dir(out_dir)
     say = print if progress else (lambda *a, **k: None)
-    say(f"preparing {assignment} in {out_dir}")
+    say(f"preparing {assignment} in {out_dir}", flush=True)
     build_course(assignment, out_dir, solutions_dir, timeout_per_cell)
 
     subs = collect_submissions(submissions_dir, notebook_name)
     if not subs:
         print(f"warning: no submissions in {submissions_dir}", file=sys.stderr)
-    results = []
-    for i, sub in enumerate(subs, 1):
-        zero = {gid: 0.0 for gid in test_cells}
+    results: list[StudentResult] = []
+    to_grade: list[Submission] = []
+    for sub in subs:
         common = dict(student_id=sub.student_id, score=0.0, max_score=sum(test_cells.values()),
-                      cell_scores=zero, submission=str(sub.origin))
+                      cell_scores={gid: 0.0 for gid in test_cells}, submission=str(sub.origin))
         if sub.problem:
             results.append(StudentResult(status=sub.problem_status, details=sub.problem, **common))
             continue
@@ -473,11 +512,9 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
             results.append(StudentResult(status=INVALID, details=str(e), **common))
             continue
         write_notebook(nb, out_dir / "submitted" / sub.student_id / assignment / notebook_name)
-        say(f"[{i}/{len(subs)}] autograding {sub.student_id} ...", end="", flush=True)
-        code, seconds, log = run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student)
-        result = classify(sub, out_dir, assignment, notebook_name, test_cells, code, seconds, log,
-                          timeout_per_cell, timeout_per_student)
-        say(f" {result.status} ({seconds:.1f} s)")
+        to_grade.append(sub)
+    for sub, result in _autograde_all(to_grade, assignment, out_dir, notebook_name, test_cells,
+                                      timeout_per_cell, timeout_per_student, jobs, say):
         results.append(result)
 
     run = GradingRun(assignment, out_dir, test_cells, results)
@@ -502,17 +539,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds one cell may run before it is interrupted (default 60)")
     parser.add_argument("--timeout-per-student", type=float, default=300, metavar="S",
                         help="seconds one student's whole grading may take before it is killed (default 300)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="grade N students at a time (default 1; each still in its own process)")
     parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS,
                         help="folder of source assignments (default: solutions/ of this repository)")
     args = parser.parse_args(argv)
-    if args.timeout_per_cell <= 0 or args.timeout_per_student <= 0:
-        parser.error("timeouts must be positive")
+    if args.timeout_per_cell <= 0 or args.timeout_per_student <= 0 or args.jobs <= 0:
+        parser.error("timeouts and --jobs must be positive")
     try:
         run = grade_submissions(args.assignment, args.submissions, args.out,
                                 timeout_per_cell=args.timeout_per_cell,
                                 timeout_per_student=args.timeout_per_student,
-                                feedback=not args.no_feedback, solutions_dir=args.solutions)
+                                feedback=not args.no_feedback, solutions_dir=args.solutions,
+                                jobs=args.jobs)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -249,17 +249,17 @@ def write_submissions(folder: Path, notebooks: dict) -> Path:
 
 def grade_notebooks(assignment: str, notebooks: dict, tmp_path: Path, *, solutions_dir: Path = SOLUTIONS,
                     timeout_per_cell: int = 60, timeout_per_student: float = 300,
-                    feedback: bool = False) -> grade.GradingRun:
+                    feedback: bool = False, jobs: int = 1) -> grade.GradingRun:
     """Grade ``{student: notebook}`` with real ``nbgrader autograde`` (one subprocess per student,
     as ``make grade`` does) in a course directory under ``tmp_path``; the result's
     ``by_student()[s].cell_scores`` holds each test cell's points."""
     subs = write_submissions(tmp_path / "submissions", notebooks)
     return grade.grade_submissions(assignment, subs, tmp_path / "graded", timeout_per_cell=timeout_per_cell,
                                    timeout_per_student=timeout_per_student, feedback=feedback,
-                                   solutions_dir=solutions_dir, progress=False)
+                                   solutions_dir=solutions_dir, jobs=jobs, progress=False)
 
 
-def run_grade_cli(*args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
+def run_grade_cli(*args: str, timeout: float = 1400) -> subprocess.CompletedProcess:
     """``python -m autograder.grade ARGS`` as ``make grade`` runs it."""
     return subprocess.run([sys.executable, "-m", "autograder.grade", *map(str, args)], cwd=ROOT,
                           env=release.subprocess_env(), capture_output=True, text=True, timeout=timeout)

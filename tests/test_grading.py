@@ -11,8 +11,9 @@ The toy assignment (made in a temporary folder) adds the pipeline's edge cases: 
 (per-cell timeout), a loop that ignores interrupts (per-student backstop), output on stderr, the
 folder layout and student-id sanitising, usage errors.
 
-``SEQLAB_GRADING_CELL_TIMEOUT`` (seconds, default 60) is the per-cell limit for the real
-assignments; the autograding time of every submission is printed (``pytest -s``).
+``SEQLAB_GRADING_CELL_TIMEOUT`` (seconds, default 300: generous, since no student of these runs
+loops) is the per-cell limit for the real assignments. The autograding time of every submission
+is printed (``pytest -s``). ``SEQLAB_GRADING_JOBS`` (default 2) students are graded at a time.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from autograder import grade, release
 from autograder.mutants import load_catalogue
 
 ASSIGNMENTS = au.assignments()
-CELL_TIMEOUT = int(os.environ.get("SEQLAB_GRADING_CELL_TIMEOUT", "60"))
+CELL_TIMEOUT = int(os.environ.get("SEQLAB_GRADING_CELL_TIMEOUT", "300"))
+JOBS = int(os.environ.get("SEQLAB_GRADING_JOBS", "2"))
 FIXED_STUDENTS = ("reference", "untouched", "os_exit", "invalid_json", "not_a_notebook")
 
 
@@ -86,7 +88,8 @@ def _grade_class(assignment: str, tmp):
     subs = au.write_submissions(tmp / "submissions", class_)
     out = tmp / "graded"
     proc = au.run_grade_cli(assignment, subs, "--out", out, "--timeout-per-cell", CELL_TIMEOUT,
-                            "--timeout-per-student", max(300, 5 * CELL_TIMEOUT), "--no-feedback")
+                            "--timeout-per-student", 2 * CELL_TIMEOUT, "--no-feedback",
+                            "--jobs", JOBS)
     assert proc.returncode == 0, f"grading {assignment} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     rows = au.read_grades_csv(out / "grades.csv")
     _print_timings(assignment, rows)
@@ -199,7 +202,8 @@ def toy_class(tmp_path_factory):
     (subs / "notes.txt").write_text("not a submission")
     out = tmp / "graded"
     proc = au.run_grade_cli("toy", subs, "--out", out, "--solutions", solutions,
-                            "--timeout-per-cell", TOY_CELL_TIMEOUT, "--timeout-per-student", TOY_STUDENT_TIMEOUT)
+                            "--timeout-per-cell", TOY_CELL_TIMEOUT, "--timeout-per-student", TOY_STUDENT_TIMEOUT,
+                            "--jobs", JOBS)
     rows = au.read_grades_csv(out / "grades.csv") if (out / "grades.csv").is_file() else {}
     _print_timings("toy", rows)
     return proc, rows, out, source
