@@ -1,0 +1,124 @@
+"""Typical wrong solutions of a03 (measuring and taming gradients), each an edit of one reference
+solution cell.
+
+``fails`` lists exactly the test cells that lose their points. The clipping checks are split by
+behaviour (above the threshold, below it, the returned norm, edge cases), so most clipping
+mistakes cost one cell. ``train_step`` calls the student's ``clip_grad_norm``, so a clipping
+mistake that stops the seeded run from converging (per-parameter clipping) also costs
+``test_train_step``; the ones that still converge (no ``min(1, .)``, norms of the parameters) do not.
+"""
+from autograder.mutants import Mutant
+
+_NORMS = "hidden_grad_norms"
+_CLIP = "clip_grad_norm"
+_STEP = "train_step"
+
+_CLIP_BLOCK = """    clip_coef = max_norm / (total_norm + eps)
+    if clip_coef < 1:                                    # only ever scale down
+        for p in params:
+            p.grad.detach().mul_(clip_coef)"""
+
+MUTANTS = [
+    # ---------------------------------------------------------------- hidden_grad_norms
+    Mutant(
+        name="norms_detached_state",
+        description="detaches the hidden state between steps, so dL/dh_t holds only the direct effect of h_t",
+        cell=_NORMS,
+        find="_, h = rnn(x[:, t:t + 1], h)",
+        replace="_, h = rnn(x[:, t:t + 1], h.detach())",
+        fails=("test_hidden_grad_norms_profile",),
+    ),
+    Mutant(
+        name="norms_fused_output_grad",
+        description="reads the gradient of nn.RNN's fused output tensor (direct effect only, no recurrence)",
+        cell=_NORMS,
+        find="""    h = torch.zeros(1, x.shape[0], rnn.hidden_size, device=x.device, dtype=x.dtype)  # (1, B, H): h_0 = 0
+    states = []
+    for t in range(x.shape[1]):
+        _, h = rnn(x[:, t:t + 1], h)        # one step; the next step is fed this very tensor
+        states.append(h)                     # (1, B, H)
+    outputs = torch.cat(states).transpose(0, 1)             # (B, T, H), as nn.RNN would return
+    grads = torch.autograd.grad(loss_fn(outputs), states)   # dL/dh_t through every later step, each (1, B, H)
+    return torch.stack([g.norm() for g in grads])           # (T,)""",
+        replace="""    outputs, _ = rnn(x)                                      # (B, T, H), one fused call
+    outputs.retain_grad()
+    loss_fn(outputs).backward()
+    return outputs.grad.norm(dim=(0, 2))                     # (T,)""",
+        fails=("test_hidden_grad_norms_profile",),
+    ),
+    Mutant(
+        name="norms_mean_per_example",
+        description="averages per-example norms instead of taking the norm over the whole batch",
+        cell=_NORMS,
+        find="return torch.stack([g.norm() for g in grads])",
+        replace="return torch.stack([g.norm(dim=-1).mean() for g in grads])",
+        fails=("test_hidden_grad_norms_profile",),
+    ),
+    # ---------------------------------------------------------------- clip_grad_norm
+    Mutant(
+        name="clip_per_parameter",
+        description="clips each parameter's gradient to max_norm separately instead of by the global norm",
+        cell=_CLIP,
+        find=_CLIP_BLOCK,
+        replace="""    for p in params:
+        clip_coef = max_norm / (torch.linalg.vector_norm(p.grad) + eps)
+        if clip_coef < 1:
+            p.grad.detach().mul_(clip_coef)""",
+        fails=("test_clip_matches_torch", "test_train_step"),
+    ),
+    Mutant(
+        name="clip_no_min_one",
+        description="always scales by max_norm / total (no min(1, .)), so small gradients are scaled up",
+        cell=_CLIP,
+        find=_CLIP_BLOCK,
+        replace="""    clip_coef = max_norm / (total_norm + eps)
+    for p in params:
+        p.grad.detach().mul_(clip_coef)""",
+        fails=("test_clip_below_threshold",),
+    ),
+    Mutant(
+        name="clip_no_epsilon",
+        description="divides by the bare total norm (no eps): the coefficient differs from PyTorch's, "
+                    "visibly so for small norms, and is inf or NaN when every gradient is zero",
+        cell=_CLIP,
+        find="clip_coef = max_norm / (total_norm + eps)",
+        replace="clip_coef = max_norm / total_norm",
+        fails=("test_clip_matches_torch",),
+    ),
+    Mutant(
+        name="clip_returns_clipped_norm",
+        description="returns the norm after clipping instead of the original total norm",
+        cell=_CLIP,
+        find="    return total_norm",
+        replace="    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))",
+        fails=("test_clip_returns_total_norm",),
+    ),
+    Mutant(
+        name="clip_norm_of_parameters",
+        description="takes the norms of the parameters instead of their gradients",
+        cell=_CLIP,
+        find="torch.linalg.vector_norm(p.grad.detach()) for p in params",
+        replace="torch.linalg.vector_norm(p.detach()) for p in params",
+        fails=("test_clip_matches_torch", "test_clip_below_threshold", "test_clip_returns_total_norm",
+               "test_clip_edge_cases"),
+    ),
+    # ---------------------------------------------------------------- train_step
+    Mutant(
+        name="step_clips_after_update",
+        description="clips after optimizer.step(), when the unclipped gradients have already been used",
+        cell=_STEP,
+        find="""    total_norm = clip_grad_norm(model.parameters(), math.inf if max_norm is None else max_norm)
+    optimizer.step()""",
+        replace="""    optimizer.step()
+    total_norm = clip_grad_norm(model.parameters(), math.inf if max_norm is None else max_norm)""",
+        fails=("test_train_step",),
+    ),
+    Mutant(
+        name="step_no_zero_grad",
+        description="never zeroes the gradients, so they accumulate over the steps",
+        cell=_STEP,
+        find="    optimizer.zero_grad(set_to_none=True)\n",
+        replace="",
+        fails=("test_train_step",),
+    ),
+]

@@ -1,0 +1,151 @@
+"""a03 (measuring and taming gradients): the hidden checks pass the reference and catch every
+catalogued mistake.
+
+In-process and fast: the source notebook's code cells run in this process (the two demonstration
+cells, which no test cell uses, are skipped), then its test cells run, hidden tests included.
+``tests/test_grading.py`` repeats the mutant experiment with real ``nbgrader autograde``; this file
+finds a broken check in seconds and says which.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import assignment_utils as au
+from autograder import a03_gradients as checks
+from autograder.mutants import apply_mutant, load_catalogue
+
+ASSIGNMENT = "a03_gradients"
+DEMO_CELLS = {"grad_norms_demo", "clipping_demo"}   # demonstrations: no test cell uses what they define
+
+SOURCE = au.load_source(ASSIGNMENT)
+TESTS = list(au.autograded_cells(SOURCE))
+MUTANTS = load_catalogue(ASSIGNMENT)
+
+
+def namespace(nb) -> dict:
+    """Run the setup, given and solution cells of ``nb`` (not the tests, not the demos)."""
+    ns: dict = {"__name__": "__main__"}
+    for index, cell in enumerate(nb.cells):
+        gid = au.grade_id(cell)
+        if cell.cell_type != "code" or gid in TESTS or gid in DEMO_CELLS:
+            continue
+        with contextlib.redirect_stdout(io.StringIO()):
+            au.exec_cell(cell.source, ns, name=f"<cell {index}: {gid or 'code'}>")
+    return ns
+
+
+@pytest.fixture(scope="module")
+def reference_ns() -> dict:
+    return namespace(SOURCE)
+
+
+def test_catalogue_names_real_cells_and_edits_apply():
+    solutions = set(au.solution_cells(SOURCE))
+    names = [m.name for m in MUTANTS]
+    assert len(names) == len(set(names)), "mutant names must be unique"
+    for m in MUTANTS:
+        assert m.name.replace("_", "").isalnum() and m.name == m.name.lower(), m.name
+        assert m.cell in solutions, f"{m.name}: {m.cell!r} is not a solution cell"
+        assert m.fails and set(m.fails) <= set(TESTS), f"{m.name}: fails {m.fails} must name test cells"
+        apply_mutant(SOURCE, m)  # raises unless `find` occurs exactly once
+
+
+def test_catalogue_covers_the_required_mistakes():
+    """The mistakes the assignment's issue names are all in the catalogue."""
+    required = {"clip_per_parameter", "clip_no_min_one", "clip_no_epsilon", "clip_returns_clipped_norm",
+                "clip_norm_of_parameters"}
+    assert required <= {m.name for m in MUTANTS}
+
+
+@pytest.mark.parametrize("gid", TESTS)
+def test_reference_passes_every_test_cell_silently(reference_ns, gid, capfd):
+    """Visible and hidden checks pass on the reference; the hidden ones print nothing at all
+    (nbgrader scores a cell 0 on any stderr output)."""
+    visible, hidden = au.split_hidden_tests(au.cell_source(SOURCE, gid))
+    with contextlib.redirect_stdout(io.StringIO()):
+        au.exec_cell(visible, reference_ns, name=f"<visible checks of {gid}>")
+    capfd.readouterr()
+    with au.captured_stderr() as err:
+        au.exec_cell(hidden, reference_ns, name=f"<hidden tests of {gid}>")
+    captured = capfd.readouterr()
+    assert err.getvalue() == "", f"hidden checks of {gid} wrote to stderr: {err.getvalue()!r}"
+    assert captured.out == "" and captured.err == "", \
+        f"hidden checks of {gid} wrote output: {captured.out!r} {captured.err!r}"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_mutant_fails_exactly_its_cells(mutant):
+    """The mutant fails exactly the test cells its ``fails`` names, and each of them in its hidden
+    part too (so the mistake is caught even if a student edits the visible checks)."""
+    nb = apply_mutant(SOURCE, mutant)
+    ns = namespace(nb)
+    failed, hidden_failed = set(), set()
+    for gid in TESTS:
+        visible, hidden = au.split_hidden_tests(au.cell_source(nb, gid))
+        for part, failures in ((visible, set()), (hidden, hidden_failed)):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()), au.captured_stderr():
+                    au.exec_cell(part, ns, name=f"<test cell {gid}>")
+            except Exception:  # noqa: BLE001 - any error costs the cell its points
+                failed.add(gid)
+                failures.add(gid)
+    assert failed == set(mutant.fails), \
+        f"{mutant.name} ({mutant.description}): failed {sorted(failed)}, catalogue says {sorted(mutant.fails)}"
+    assert hidden_failed == set(mutant.fails), \
+        f"{mutant.name}: the hidden checks alone fail {sorted(hidden_failed)}, expected {sorted(mutant.fails)}"
+
+
+def test_training_setup_diverges_without_clipping_and_converges_with_margin(reference_ns):
+    """The premise of check_train_step_converges: each seed's run without clipping ends far above
+    chance (ln 4 = 1.39), and the reference with clipping ends far below the bound."""
+    for seed in checks._TRAIN_SETUP["seeds"]:
+        free = checks.run_training(reference_ns["train_step"], seed, None)
+        final = sum(free[-10:]) / 10
+        assert not math.isfinite(final) or final > 2.0, f"seed {seed}: without clipping the run ends at {final:.3f}"
+        clipped = checks.run_training(reference_ns["train_step"], seed, 1.0)
+        assert sum(clipped[-10:]) / 10 < 0.1 * checks.LOSS_BOUND, f"seed {seed}: clipped run ends at {clipped[-10:]}"
+
+
+def _torch_clip(parameters, max_norm, eps=1e-6):
+    return nn.utils.clip_grad_norm_(list(parameters), max_norm)
+
+
+def _float_clip(parameters, max_norm, eps=1e-6):
+    """Another correct implementation: Python floats, a different summation order, returns a float."""
+    params = [p for p in parameters if p.grad is not None]
+    total = math.sqrt(sum(float((p.grad.double() ** 2).sum()) for p in params))
+    coef = max_norm / (total + eps)
+    if coef < 1:
+        with torch.no_grad():
+            for p in params:
+                p.grad *= coef
+    return total
+
+
+@pytest.mark.parametrize("clip", [_torch_clip, _float_clip], ids=["torch", "python_floats"])
+def test_clip_checks_accept_other_correct_implementations(clip):
+    for check in (checks.check_clip_matches_torch, checks.check_clip_below_threshold,
+                  checks.check_clip_returns_total_norm, checks.check_clip_edge_cases):
+        check(clip)
+
+
+def test_profile_check_accepts_retain_grad_route():
+    """A correct solution by another route (retain_grad + backward) passes the profile checks."""
+    def retain_grad_route(rnn, x, loss_fn):
+        h = torch.zeros(1, x.shape[0], rnn.hidden_size, device=x.device)
+        states = []
+        for t in range(x.shape[1]):
+            _, h = rnn(x[:, t:t + 1], h)
+            h.retain_grad()
+            states.append(h)
+        loss_fn(torch.stack([s[0] for s in states], dim=1)).backward()
+        return torch.stack([s.grad.norm() for s in states])
+
+    checks.check_hidden_grad_norms_shapes(retain_grad_route)
+    checks.check_hidden_grad_norms_profile(retain_grad_route)
