@@ -1,0 +1,105 @@
+"""a01 (language models): the hidden checks pass the reference and catch every catalogued mistake.
+
+In-process and fast: the source notebook's code cells run in this process (the Lee-corpus data
+and demonstration cells, which no test cell uses, are skipped), then its test cells run, hidden
+tests included. ``tests/test_grading.py`` repeats the mutant experiment with real
+``nbgrader autograde``; this file finds a broken check in seconds and says which.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+import assignment_utils as au
+from autograder import a01_language_models as checks
+from autograder.mutants import apply_mutant, load_catalogue
+
+ASSIGNMENT = "a01_language_models"
+# Lee-corpus data and demonstration cells (n-gram table, neural training): no test cell uses what
+# they define (the hidden checks load their own data).
+DEMO_CELLS = {"lee_data", "lee_ngram_table", "lee_windows", "lee_neural_train"}
+# The training-threshold cell takes a few seconds: rerun it only for mutants of the model's cell
+# (for any other mutant the model code is the reference's, so its outcome is the reference's).
+SLOW_TEST = "test_neural_lm_perplexity"
+MODEL_CELL = "fixed_window_lm"
+
+SOURCE = au.load_source(ASSIGNMENT)
+TESTS = list(au.autograded_cells(SOURCE))
+MUTANTS = load_catalogue(ASSIGNMENT)
+
+
+def namespace(nb) -> dict:
+    """Run the setup, given and solution cells of ``nb`` (not the tests, not the demos)."""
+    ns: dict = {"__name__": "__main__"}
+    for index, cell in enumerate(nb.cells):
+        gid = au.grade_id(cell)
+        if cell.cell_type != "code" or gid in TESTS or gid in DEMO_CELLS:
+            continue
+        with contextlib.redirect_stdout(io.StringIO()):
+            au.exec_cell(cell.source, ns, name=f"<cell {index}: {gid or 'code'}>")
+    return ns
+
+
+@pytest.fixture(scope="module")
+def reference_ns() -> dict:
+    return namespace(SOURCE)
+
+
+def test_catalogue_names_real_cells_and_edits_apply():
+    solutions = set(au.solution_cells(SOURCE))
+    names = [m.name for m in MUTANTS]
+    assert len(names) == len(set(names)), "mutant names must be unique"
+    for m in MUTANTS:
+        assert m.name.replace("_", "").isalnum() and m.name == m.name.lower(), m.name
+        assert m.cell in solutions, f"{m.name}: {m.cell!r} is not a solution cell"
+        assert m.fails and set(m.fails) <= set(TESTS), f"{m.name}: fails {m.fails} must name test cells"
+        apply_mutant(SOURCE, m)  # raises unless `find` occurs exactly once
+
+
+@pytest.mark.parametrize("gid", TESTS)
+def test_reference_passes_every_test_cell_silently(reference_ns, gid, capfd):
+    """Visible and hidden checks pass on the reference; the hidden ones print nothing at all
+    (nbgrader scores a cell 0 on any stderr output)."""
+    visible, hidden = au.split_hidden_tests(au.cell_source(SOURCE, gid))
+    with contextlib.redirect_stdout(io.StringIO()):
+        au.exec_cell(visible, reference_ns, name=f"<visible checks of {gid}>")
+    capfd.readouterr()
+    with au.captured_stderr() as err:
+        au.exec_cell(hidden, reference_ns, name=f"<hidden tests of {gid}>")
+    captured = capfd.readouterr()
+    assert err.getvalue() == "", f"hidden checks of {gid} wrote to stderr: {err.getvalue()!r}"
+    assert captured.out == "" and captured.err == "", \
+        f"hidden checks of {gid} wrote output: {captured.out!r} {captured.err!r}"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_mutant_fails_exactly_its_cells(mutant):
+    """The mutant fails exactly the test cells its ``fails`` names, and each of them in its hidden
+    part too (so the mistake is caught even if a student edits the visible checks)."""
+    nb = apply_mutant(SOURCE, mutant)
+    ns = namespace(nb)
+    failed, hidden_failed = set(), set()
+    for gid in TESTS:
+        if gid == SLOW_TEST and mutant.cell != MODEL_CELL:
+            continue
+        visible, hidden = au.split_hidden_tests(au.cell_source(nb, gid))
+        for part, failures in ((visible, set()), (hidden, hidden_failed)):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    au.exec_cell(part, ns, name=f"<test cell {gid}>")
+            except Exception:  # noqa: BLE001 - any error costs the cell its points
+                failed.add(gid)
+                failures.add(gid)
+    assert failed == set(mutant.fails), \
+        f"{mutant.name} ({mutant.description}): failed {sorted(failed)}, catalogue says {sorted(mutant.fails)}"
+    assert hidden_failed == set(mutant.fails), \
+        f"{mutant.name}: the hidden checks alone fail {sorted(hidden_failed)}, expected {sorted(mutant.fails)}"
+
+
+def test_threshold_has_margin(reference_ns):
+    """The reference clears the perplexity bound by a wide margin (the value the bound's comment
+    documents)."""
+    ppl = checks.train_and_measure(reference_ns["FixedWindowLM"], device="cpu", seed=0)
+    assert ppl < 0.75 * checks.PERPLEXITY_BOUND, f"reference held-out perplexity {ppl:.1f}"
