@@ -76,10 +76,12 @@ def test_memory_table_and_lstm_preview(out):
     table = {int(m.group(1)): (int(m.group(2)), float(m.group(4)))
              for m in re.finditer(rf"^\s+(10|20|50|100)\s+(\d+)\s+({NUMBER})\s+({NUMBER})%$", out, flags=re.M)}
     assert sorted(table) == [10, 20, 50, 100], f"memory table rows: {table}"
-    assert table[10][1] >= 90, f"T = 10 should be learned: {table}"
+    # Every run gets 512 steps unless its 10-second cap binds (a very slow or heavily loaded machine).
+    assert table[10][1] >= 90, f"T = 10 should be learned: {table} (T: (steps, accuracy %))"
     assert 15 <= table[100][1] <= 35, f"the vanilla RNN at T = 100 should be near chance (25%): {table}"
-    lstm = re.search(rf"LSTM \(forget-gate bias 4\), T = 100: accuracy ({NUMBER})%", out)
-    assert lstm and float(lstm.group(1)) >= 90, "the LSTM preview should solve T = 100"
+    lstm = re.search(rf"LSTM \(forget-gate bias 4\), T = 100: accuracy ({NUMBER})% after (\d+) steps", out)
+    assert lstm, "no LSTM preview line"
+    assert float(lstm.group(1)) >= 90, f"the LSTM preview should solve T = 100: {lstm.group(0)}"
 
 
 def test_parallelism_timings_printed(out):
