@@ -260,9 +260,17 @@ def grade_notebooks(assignment: str, notebooks: dict, tmp_path: Path, *, solutio
 
 
 def run_grade_cli(*args: str, timeout: float = 1400) -> subprocess.CompletedProcess:
-    """``python -m autograder.grade ARGS`` as ``make grade`` runs it."""
-    return subprocess.run([sys.executable, "-m", "autograder.grade", *map(str, args)], cwd=ROOT,
-                          env=release.subprocess_env(), capture_output=True, text=True, timeout=timeout)
+    """``python -m autograder.grade ARGS`` as ``make grade`` runs it. After ``timeout`` seconds the
+    command and every process it started are killed and ``subprocess.TimeoutExpired`` is raised."""
+    cmd = [sys.executable, "-m", "autograder.grade", *map(str, args)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=release.subprocess_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        grade._kill_tree(proc)
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
 
 
 def read_grades_csv(path: Path) -> dict[str, dict[str, str]]:
