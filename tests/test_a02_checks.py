@@ -1,0 +1,127 @@
+"""a02 (an RNN from scratch): the hidden checks pass the reference and catch every catalogued
+mistake.
+
+In-process and fast: the source notebook's code cells run in this process (the finite-difference
+demonstration, which no test cell uses, is skipped), then its test cells run, hidden tests
+included. ``tests/test_grading.py`` repeats the mutant experiment with real ``nbgrader autograde``;
+this file finds a broken check in seconds and says which.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+import assignment_utils as au
+from autograder import a02_rnn_from_scratch as checks
+from autograder.mutants import apply_mutant, load_catalogue
+
+ASSIGNMENT = "a02_rnn_from_scratch"
+DEMO_CELLS = {"gradcheck_demo"}   # a demonstration: no test cell uses what it defines
+
+SOURCE = au.load_source(ASSIGNMENT)
+TESTS = list(au.autograded_cells(SOURCE))
+MUTANTS = load_catalogue(ASSIGNMENT)
+
+
+def namespace(nb) -> dict:
+    """Run the setup, given and solution cells of ``nb`` (not the tests, not the demo)."""
+    ns: dict = {"__name__": "__main__"}
+    for index, cell in enumerate(nb.cells):
+        gid = au.grade_id(cell)
+        if cell.cell_type != "code" or gid in TESTS or gid in DEMO_CELLS:
+            continue
+        with contextlib.redirect_stdout(io.StringIO()):
+            au.exec_cell(cell.source, ns, name=f"<cell {index}: {gid or 'code'}>")
+    return ns
+
+
+@pytest.fixture(scope="module")
+def reference_ns() -> dict:
+    return namespace(SOURCE)
+
+
+def test_catalogue_names_real_cells_and_edits_apply():
+    solutions = set(au.solution_cells(SOURCE))
+    names = [m.name for m in MUTANTS]
+    assert len(names) == len(set(names)), "mutant names must be unique"
+    for m in MUTANTS:
+        assert m.name.replace("_", "").isalnum() and m.name == m.name.lower(), m.name
+        assert m.cell in solutions, f"{m.name}: {m.cell!r} is not a solution cell"
+        assert m.fails and set(m.fails) <= set(TESTS), f"{m.name}: fails {m.fails} must name test cells"
+        apply_mutant(SOURCE, m)  # raises unless `find` occurs exactly once
+
+
+def test_catalogue_covers_the_required_mistakes():
+    required = {"dwh_uses_h_next", "missing_tanh_derivative", "dwh_not_accumulated", "bias_grad_not_summed",
+                "transposed_recurrent_weight", "grad_into_h_prev_dropped"}
+    assert required <= {m.name for m in MUTANTS}
+
+
+@pytest.mark.parametrize("gid", TESTS)
+def test_reference_passes_every_test_cell_silently(reference_ns, gid, capfd):
+    """Visible and hidden checks pass on the reference; the hidden ones print nothing at all
+    (nbgrader scores a cell 0 on any stderr output)."""
+    visible, hidden = au.split_hidden_tests(au.cell_source(SOURCE, gid))
+    with contextlib.redirect_stdout(io.StringIO()):
+        au.exec_cell(visible, reference_ns, name=f"<visible checks of {gid}>")
+    capfd.readouterr()
+    with au.captured_stderr() as err:
+        au.exec_cell(hidden, reference_ns, name=f"<hidden tests of {gid}>")
+    captured = capfd.readouterr()
+    assert err.getvalue() == "", f"hidden checks of {gid} wrote to stderr: {err.getvalue()!r}"
+    assert captured.out == "" and captured.err == "", \
+        f"hidden checks of {gid} wrote output: {captured.out!r} {captured.err!r}"
+
+
+# How far a mutant's held-out loss must stay from LOSS_BOUND (on the side its `fails` says), so that
+# another platform's rounding cannot carry it across.
+MUTANT_MARGIN = 0.06
+TRAINING_CELL = "test_char_model_learns"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_mutant_fails_exactly_its_cells(mutant, monkeypatch):
+    """The mutant fails exactly the test cells its ``fails`` names, and each of them in its hidden
+    part too (so the mistake is caught even if a student edits the visible checks). The training
+    run of the threshold check happens once: its result is measured here (it must clear the bound
+    by MUTANT_MARGIN) and handed to the check while the test cells run."""
+    nb = apply_mutant(SOURCE, mutant)
+    ns = namespace(nb)
+    try:
+        outcome = checks.char_model_loss(ns["rnn_forward"], ns["rnn_backward"])
+    except Exception as exc:  # noqa: BLE001 - a crash fails the training check, as in grading
+        outcome = exc
+    if not isinstance(outcome, Exception):
+        if TRAINING_CELL in mutant.fails:
+            assert outcome > checks.LOSS_BOUND + MUTANT_MARGIN, f"{mutant.name}: held-out loss {outcome:.3f}"
+        else:
+            assert outcome < checks.LOSS_BOUND - MUTANT_MARGIN, f"{mutant.name}: held-out loss {outcome:.3f}"
+
+    def replay(rnn_forward, rnn_backward, *args, **kwargs):
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(checks, "char_model_loss", replay)
+    failed, hidden_failed = set(), set()
+    for gid in TESTS:
+        visible, hidden = au.split_hidden_tests(au.cell_source(nb, gid))
+        for part, failures in ((visible, set()), (hidden, hidden_failed)):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    au.exec_cell(part, ns, name=f"<test cell {gid}>")
+            except Exception:  # noqa: BLE001 - any error costs the cell its points
+                failed.add(gid)
+                failures.add(gid)
+    assert failed == set(mutant.fails), \
+        f"{mutant.name} ({mutant.description}): failed {sorted(failed)}, catalogue says {sorted(mutant.fails)}"
+    assert hidden_failed == set(mutant.fails), \
+        f"{mutant.name}: the hidden checks alone fail {sorted(hidden_failed)}, expected {sorted(mutant.fails)}"
+
+
+def test_threshold_has_margin(reference_ns):
+    """The reference clears the loss bound by the margin the bound's comment documents."""
+    loss = checks.char_model_loss(reference_ns["rnn_forward"], reference_ns["rnn_backward"])
+    assert loss < checks.LOSS_BOUND - 0.1, f"reference held-out loss {loss:.3f}, bound {checks.LOSS_BOUND}"
