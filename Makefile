@@ -19,7 +19,7 @@ help:
 	@echo "make book                                       build the executed HTML book (_build/html)"
 	@echo "make test                                       run every test (book build, notebooks, grading)"
 	@echo "make release                                    regenerate exercises/ from solutions/"
-	@echo "make grade ASSIGNMENT=a01 SUBMISSIONS=dir [OUT=grades]  autograde a folder of submissions"
+	@echo "make grade ASSIGNMENT=a01 SUBMISSIONS=dir [OUT=grades/a01] [GRADE_ARGS='--jobs 2']  autograde a folder"
 	@echo "make bench                                      measure chapter and grading times into bench/results.md"
 
 venv: $(VENV)/.installed
@@ -45,9 +45,9 @@ release: venv
 	$(BIN)/python -m autograder.release $(ASSIGNMENTS)
 
 grade: venv
-	@test -n "$(ASSIGNMENT)" || (echo "usage: make grade ASSIGNMENT=a01 SUBMISSIONS=path/to/folder [OUT=grades]"; exit 2)
-	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade ASSIGNMENT=a01 SUBMISSIONS=path/to/folder [OUT=grades]"; exit 2)
-	$(BIN)/python -m autograder.grade $(ASSIGNMENT) "$(SUBMISSIONS)" --out "$(or $(OUT),grades)"
+	@test -n "$(ASSIGNMENT)" || (echo "usage: make grade ASSIGNMENT=a01 SUBMISSIONS=path/to/folder [OUT=grades/a01]"; exit 2)
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade ASSIGNMENT=a01 SUBMISSIONS=path/to/folder [OUT=grades/a01]"; exit 2)
+	$(BIN)/python -m autograder.grade $(ASSIGNMENT) "$(SUBMISSIONS)" --out "$(or $(OUT),grades/$(ASSIGNMENT))" $(GRADE_ARGS)
 
 bench: venv
 	$(BIN)/python bench/run.py

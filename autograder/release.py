@@ -113,6 +113,12 @@ def subprocess_env() -> dict[str, str]:
     # The venv's bin first, so the kernel spec's "python" is this interpreter.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences a debugger warning in kernels
+    # One math thread per grading kernel: the graded models are tiny, so a second thread buys
+    # little, and with `--jobs N` (or anything else running) threads that compete for the same
+    # cores slow torch's small matrix products down by an order of magnitude. An instructor can
+    # still set OMP_NUM_THREADS explicitly.
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("MKL_NUM_THREADS", "1")
     return env
 
 

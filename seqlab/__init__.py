@@ -6,7 +6,12 @@ Modules, one concept each:
 
 - :mod:`seqlab.device`  device choice (cuda -> mps -> cpu) and seeding
 - :mod:`seqlab.text`    tokenisation, :class:`~seqlab.text.Vocab`, padding and batching
-- :mod:`seqlab.data`    bundled corpora (offline) and synthetic tasks
+- :mod:`seqlab.data`    bundled corpora (offline)
+- :mod:`seqlab.synthetic` seeded synthetic tasks (the long-term memory task)
+- :mod:`seqlab.reviews` a seeded synthetic review corpus where word order decides the label
+- :mod:`seqlab.download` verified, cached downloads (optional real data sets such as IMDB)
+- :mod:`seqlab.charlm`  character-level text streams and truncated-BPTT windows
+- :mod:`seqlab.gradcheck` finite-difference gradient checks
 - :mod:`seqlab.train`   one ``fit`` / ``evaluate`` loop for every model
 - :mod:`seqlab.plot`    loss curves, log-scale profiles, heat maps, 2-D embeddings
 - :mod:`seqlab.checks`  visible self-checks for exercises
