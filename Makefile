@@ -35,11 +35,14 @@ book: venv
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Open _build/html/index.html"
 
+# One math thread for the tests: the course's models are tiny, so a second thread buys little,
+# while two threads competing with anything else on a 2-core machine slow torch's small matrix
+# products down by an order of magnitude (measured while writing the chapters).
 test: venv
-	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest --durations=15
 
 test-fast: venv
-	$(BIN)/python -m pytest -m "not slow"
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow"
 
 release: venv
 	$(BIN)/python -m autograder.release $(ASSIGNMENTS)
