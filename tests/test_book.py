@@ -53,7 +53,7 @@ def test_chapter_pages_show_executed_figures_and_results(book_html: Path, page: 
 def test_exercise_pages_show_the_release_unexecuted(book_html: Path, page: str):
     html = (book_html / f"{page}.html").read_text()
     assert "NotImplementedError" in html, f"{page}: the exercise stubs are missing"
-    assert "cell_output" not in html, f"{page}: the exercise page was executed"
+    assert '<div class="cell_output' not in html, f"{page}: the exercise page was executed"
     assert "BEGIN SOLUTION" not in html and "HIDDEN TESTS" not in html
 
 
