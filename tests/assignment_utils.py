@@ -333,3 +333,20 @@ def toy_submission(release_nb, solution: str) -> nbformat.NotebookNode:
     nb = copy.deepcopy(release_nb)
     cell_by_grade_id(nb, "add").source = solution
     return nb
+
+
+def exec_code_cells(nb, skip: set) -> dict:
+    """Run ``nb``'s code cells in order, except those whose grade_id is in ``skip`` (the test
+    cells, demonstrations), in one fresh namespace with printed output discarded: how the
+    in-process check tests get the reference, or a mutant, to test."""
+    import contextlib
+    import io
+
+    ns: dict = {"__name__": "__main__"}
+    for index, cell in enumerate(nb.cells):
+        gid = grade_id(cell)
+        if cell.cell_type != "code" or gid in skip:
+            continue
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec_cell(cell.source, ns, name=f"<cell {index}: {gid or 'code'}>")
+    return ns
