@@ -42,6 +42,11 @@ the others. Statuses:
     anything else (no notebook in a student's folder, nbgrader failed): the reason is in
     ``details`` and ``logs/<student>.log`` (score 0).
 
+A run that fails for a reason of the grading machine rather than of the submission (the kernel
+did not start within ``KERNEL_STARTUP_TIMEOUT`` seconds, or the gradebook was locked by a parallel
+job) is run once more for that student, alone, after the others; only a second failure is
+reported, as ``error``.
+
 A test cell earns its points when it runs without an error *and writes nothing to stderr*:
 nbgrader scores a test cell 0 as soon as the cell has any stderr output, even if every assert
 passed. The hidden checks are silent, but a student's function called from a test cell may not be
@@ -85,6 +90,11 @@ STATUSES = (GRADED, TIMED_OUT, KERNEL_DIED, INVALID, ERROR)
 
 MARKER = ".seqlab-grading"  # marks an output folder made by this command (safe to replace)
 TIMEOUT_ENAME = "CellTimeoutError"  # what nbgrader's Execute records in a cell that timed out
+# Failures of the grading machine, not of the student: the kernel did not start in time (a
+# loaded machine) or another nbgrader process held the SQLite gradebook. Such a student is graded
+# once more, alone, after the others.
+INFRASTRUCTURE_FAILURES = ("database is locked", "Kernel didn't respond in")
+KERNEL_STARTUP_TIMEOUT = 180  # s; nbclient's default of 60 s is too short on a busy 2-core machine
 
 
 class UsageError(Exception):
@@ -221,6 +231,7 @@ c.CourseDirectory.root = _here
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "gradebook.db")
 c.ExecutePreprocessor.timeout = {timeout}
+c.ExecutePreprocessor.startup_timeout = {startup}
 '''
 
 
@@ -243,7 +254,8 @@ def build_course(assignment: str, out_dir: Path, solutions_dir: Path = SOLUTIONS
     """Turn the (empty) ``out_dir`` into an nbgrader course directory with ``assignment``
     generated into its gradebook. Returns the path of the gradebook."""
     (out_dir / "nbgrader_config.py").write_text(
-        CONFIG_TEMPLATE.format(course_id=COURSE_ID, timeout=int(timeout_per_cell)), encoding="utf-8")
+        CONFIG_TEMPLATE.format(course_id=COURSE_ID, timeout=int(timeout_per_cell),
+                               startup=KERNEL_STARTUP_TIMEOUT), encoding="utf-8")
     copy_assignment_source(assignment, out_dir, solutions_dir)
     db = out_dir / "gradebook.db"
     generate_assignment(assignment, out_dir, db, log_path=out_dir / "logs" / "_generate_assignment.log")
@@ -288,7 +300,8 @@ def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_c
     backstop, seconds, log text). The log is also written to ``logs/<student>.log``."""
     cmd = nbgrader_command("autograde", assignment, out_dir, out_dir / "gradebook.db",
                            "--student", student_id, "--force",
-                           f"--ExecutePreprocessor.timeout={int(timeout_per_cell)}")
+                           f"--ExecutePreprocessor.timeout={int(timeout_per_cell)}",
+                           f"--ExecutePreprocessor.startup_timeout={KERNEL_STARTUP_TIMEOUT}")
     log_path = out_dir / "logs" / f"{student_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
@@ -400,13 +413,22 @@ def classify(sub: Submission, out_dir: Path, assignment: str, notebook_name: str
                          cell_scores=cell_scores, cell_errors=lost, details="; ".join(details), **base)
 
 
+def infrastructure_failure(code: int | None, log: str) -> str | None:
+    """The marker of a failure that says nothing about the submission, or None."""
+    if code in (0, None):
+        return None
+    return next((marker for marker in INFRASTRUCTURE_FAILURES if marker in log), None)
+
+
 def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, notebook_name: str,
                    test_cells: dict[str, float], timeout_per_cell: int, timeout_per_student: float,
                    jobs: int, say) -> list[tuple[Submission, StudentResult]]:
     """Autograde ``subs`` (each in its own subprocess, ``jobs`` at a time) and classify them.
 
-    With ``jobs > 1`` several nbgrader processes share the SQLite gradebook; their writes are
-    short, but a student whose run still fails with "database is locked" is graded again, alone."""
+    A student whose run failed for a reason in ``INFRASTRUCTURE_FAILURES`` (with ``jobs > 1``
+    several nbgrader processes share the SQLite gradebook; on a busy machine a kernel can be slow
+    to start) is graded once more, alone, after the others; if it fails again the status is
+    ``error`` with the reason in ``details``."""
     done: list[tuple[Submission, StudentResult]] = []
 
     def grade_one(sub: Submission):
@@ -414,7 +436,9 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
 
     def finish(sub: Submission, raw, retry: list[Submission] | None) -> None:
         code, seconds, log = raw
-        if retry is not None and code != 0 and "database is locked" in log:
+        marker = infrastructure_failure(code, log)
+        if retry is not None and marker:
+            say(f"{sub.student_id}: grading failed ({marker!r}); will grade again alone", flush=True)
             retry.append(sub)
             return
         result = classify(sub, out_dir, assignment, notebook_name, test_cells, code, seconds, log,
@@ -425,7 +449,7 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
     retry: list[Submission] = []
     if jobs <= 1:
         for sub in subs:
-            finish(sub, grade_one(sub), None)
+            finish(sub, grade_one(sub), retry)
     else:
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -433,8 +457,8 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
             futures = {pool.submit(grade_one, sub): sub for sub in subs}
             for future in as_completed(futures):
                 finish(futures[future], future.result(), retry)
-        for sub in retry:
-            finish(sub, grade_one(sub), None)
+    for sub in retry:
+        finish(sub, grade_one(sub), None)
     return done
 
 

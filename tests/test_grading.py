@@ -87,8 +87,9 @@ def _grade_class(assignment: str, tmp):
         class_[m.name] = au.filled_release(released, au.mutated_source(source, m))
     subs = au.write_submissions(tmp / "submissions", class_)
     out = tmp / "graded"
-    # Every student is stopped after 2 * CELL_TIMEOUT, so the whole run is bounded by this.
-    bound = len(class_) * 2 * CELL_TIMEOUT / JOBS + 300
+    # Every student is stopped after 2 * CELL_TIMEOUT, so the whole run is bounded by this
+    # (with room for two students graded again after a failure of the machine, see grade.py).
+    bound = (len(class_) / JOBS + 2) * 2 * CELL_TIMEOUT + 300
     proc = au.run_grade_cli(assignment, subs, "--out", out, "--timeout-per-cell", CELL_TIMEOUT,
                             "--timeout-per-student", 2 * CELL_TIMEOUT, "--no-feedback",
                             "--jobs", JOBS, timeout=bound)
@@ -370,3 +371,38 @@ def test_read_submission_accepts_a_notebook_with_outputs_and_no_cell_ids(tmp_pat
     path.write_text(json.dumps(nb))
     read = grade.read_submission(path)
     assert read.cells[0].outputs == [] and read.cells[0].execution_count is None
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failure_of_the_grading_machine_is_retried_once_alone(tmp_path, monkeypatch, jobs):
+    """A kernel that did not start in time (or a locked gradebook) says nothing about the student:
+    that student is graded again, alone, after the others; a student's own failure is not."""
+    calls: list[str] = []
+    logs = {"slow_start": "RuntimeError: Kernel didn't respond in 180 seconds",
+            "locked": "sqlite3.OperationalError: database is locked",
+            "crashed": "nbclient.exceptions.DeadKernelError: Kernel died"}
+
+    def fake_autograde(assignment, student_id, out_dir, timeout_per_cell, timeout_per_student):
+        calls.append(student_id)
+        return 1, 0.5, logs[student_id]
+
+    monkeypatch.setattr(grade, "run_autograde", fake_autograde)
+    subs = [grade.Submission(s, tmp_path / f"{s}.ipynb", tmp_path / f"{s}.ipynb") for s in logs]
+    done = dict((sub.student_id, result) for sub, result in grade._autograde_all(
+        subs, "toy", tmp_path, "toy.ipynb", {"t": 1.0}, 60, 300, jobs, lambda *a, **k: None))
+    assert sorted(calls) == ["crashed", "locked", "locked", "slow_start", "slow_start"]
+    assert calls[-2:] in (["slow_start", "locked"], ["locked", "slow_start"])  # retried after the rest
+    assert done["crashed"].status == grade.KERNEL_DIED
+    assert done["slow_start"].status == grade.ERROR and "didn't respond" in done["slow_start"].details
+    assert done["locked"].status == grade.ERROR and "database is locked" in done["locked"].details
+    assert grade.infrastructure_failure(0, logs["slow_start"]) is None  # a finished run is never retried
+    assert grade.infrastructure_failure(None, logs["locked"]) is None   # nor one stopped by the backstop
+
+
+def test_grading_folder_gives_kernels_time_to_start(toy_solutions, tmp_path):
+    out = tmp_path / "course"
+    out.mkdir()
+    grade.build_course("toy", out, toy_solutions)
+    config = (out / "nbgrader_config.py").read_text()
+    assert f"c.ExecutePreprocessor.startup_timeout = {grade.KERNEL_STARTUP_TIMEOUT}" in config
+    assert grade.KERNEL_STARTUP_TIMEOUT > 60  # nbclient's default, which a busy CI machine exceeded
