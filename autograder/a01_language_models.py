@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -25,18 +24,10 @@ from fractions import Fraction
 import torch
 import torch.nn.functional as F
 
+from autograder.common import quiet
+
+
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
-
-
-def _quiet(check):
-    """Run ``check`` with warnings silenced: nbgrader scores a cell 0 on any stderr output, and a
-    deprecation warning raised inside a student's (otherwise correct) code is no mistake."""
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return check(*args, **kwargs)
-    return wrapper
 
 
 # ============================================================================ n-gram counts
@@ -91,7 +82,7 @@ def _diff(actual: dict, expected: dict) -> str:
     return "; ".join(parts)
 
 
-@_quiet
+@quiet
 def check_count_ngrams(count_ngrams: Callable) -> None:
     """Exact unigram, bigram and trigram counts on a corpus with an empty sentence and unknown
     words; the input is left unchanged."""
@@ -132,7 +123,7 @@ def _prob(addk_prob: Callable, word: str, context: tuple, n: int, vocab: set, k:
         raise AssertionError(f"addk_prob must return a number, got {type(p).__name__}") from None
 
 
-@_quiet
+@quiet
 def check_addk_normalised(addk_prob: Callable) -> None:
     """For every context, seen or unseen, and several k, P(. | context) sums to 1 over the
     vocabulary + <unk> + </s> (never over <s>), with every probability in (0, 1]."""
@@ -177,7 +168,7 @@ _EXACT = [
 ]
 
 
-@_quiet
+@quiet
 def check_addk_exact_values(addk_prob: Callable) -> None:
     """Add-k probabilities equal hand-computed fractions (bigram, trigram, unigram; several k;
     unseen pairs and contexts; a vocabulary word that never occurs)."""
@@ -234,7 +225,7 @@ def _as_float(value, what: str) -> float:
         raise AssertionError(f"{what} must return a number, got {type(value).__name__}") from None
 
 
-@_quiet
+@quiet
 def check_sentence_logprob(sentence_logprob: Callable) -> None:
     """Natural-log sentence probability for n = 1, 2, 3: padding with n-1 <s>, unknown words
     mapped to <unk>, one prediction per word and one for </s>, the right context each time."""
@@ -250,7 +241,7 @@ def check_sentence_logprob(sentence_logprob: Callable) -> None:
             f"Your function asked prob for {prob.calls}"
 
 
-@_quiet
+@quiet
 def check_perplexity(perplexity: Callable) -> None:
     """Per-token perplexity exp(-total log prob / number of predictions): equal to V under a
     uniform model whatever the sentence lengths, and 2^(bits/tokens) for a table of powers of 2."""
@@ -308,7 +299,7 @@ def _call(model, x, targets=None):
     return out
 
 
-@_quiet
+@quiet
 def check_neural_lm_forward(model_class, device=None) -> None:
     """(B, vocab_size) logits for several batch sizes and context sizes, equal to
     output(tanh(hidden(flattened embeddings))); loss None without targets, else the scalar
@@ -342,7 +333,7 @@ def check_neural_lm_forward(model_class, device=None) -> None:
                     f"(cross_entropy applies log_softmax itself: give it the raw logits)"
 
 
-@_quiet
+@quiet
 def check_neural_lm_gradients(model_class, device=None) -> None:
     """Backpropagating the loss gives every parameter a non-zero gradient (nothing detached,
     every layer used)."""
@@ -432,7 +423,7 @@ def train_and_measure(model_class, device=None, seed: int = 0) -> float:
     return math.exp(total / len(x_valid))
 
 
-@_quiet
+@quiet
 def check_neural_lm_perplexity(model_class, device=None) -> None:
     """Trained for a fixed, seeded budget on Lee-corpus windows, the model's held-out perplexity
     is below PERPLEXITY_BOUND."""

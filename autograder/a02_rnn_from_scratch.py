@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from autograder.common import quiet
 
 # Relative error allowed between a student's gradient and central differences (float64,
 # eps = 1e-6): a correct gradient is at about 1e-9, the mistakes in the catalogue at 1e-2 or more.
@@ -34,17 +35,6 @@ GRAD_TOLERANCE = 1e-6
 # Absolute difference allowed between a student's states and nn.RNN's (float64): rounding only.
 STATE_TOLERANCE = 1e-10
 EPS = 1e-6
-
-
-def _quiet(check):
-    """Run ``check`` with warnings silenced: nbgrader scores a cell 0 on any stderr output, and a
-    deprecation warning raised inside a student's (otherwise correct) code is no mistake."""
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return check(*args, **kwargs)
-    return wrapper
 
 
 # ============================================================================ helpers
@@ -167,7 +157,7 @@ def _compare_gradients(student: dict[str, np.ndarray], numeric: dict[str, np.nda
 _STEP_SIZES = [(1, 3, 4), (5, 4, 4), (3, 6, 2), (4, 2, 5)]  # (B, D, H): D == H and D != H, B = 1
 
 
-@_quiet
+@quiet
 def check_rnn_step_forward(rnn_step_forward: Callable) -> None:
     """h_next equals nn.RNNCell's output (float64, weights copied: weight_ih = Wx.T, weight_hh =
     Wh.T) for several (B, D, H); the cache is (x, h_prev, h_next, Wx, Wh); inputs unchanged."""
@@ -200,7 +190,7 @@ def check_rnn_step_forward(rnn_step_forward: Callable) -> None:
                 f"{name} holds other values"
 
 
-@_quiet
+@quiet
 def check_rnn_step_backward(rnn_step_backward: Callable) -> None:
     """dx, dh_prev, dWx, dWh, db equal central differences of nn.RNNCell (float64, relative error
     < 1e-6) for several (B, D, H), given a cache (x, h_prev, h_next, Wx, Wh) built from nn.RNNCell."""
@@ -234,7 +224,7 @@ def _forward(rnn_forward: Callable, c: dict[str, np.ndarray], B: int, T: int, H:
     return h, list(cache)
 
 
-@_quiet
+@quiet
 def check_rnn_forward_shapes(rnn_forward: Callable) -> None:
     """Batch-first shapes: x (B, T, D), h0 (B, H) -> h (B, T, H) and a list of T step caches, for
     several sizes (T = 1, B = 1, D == H and D != H)."""
@@ -248,7 +238,7 @@ def check_rnn_forward_shapes(rnn_forward: Callable) -> None:
                 _array(got, f"cache[{t}] entry {name}", shape)
 
 
-@_quiet
+@quiet
 def check_rnn_forward_matches_torch(rnn_forward: Callable) -> None:
     """Every hidden state equals torch.nn.RNN's output (batch_first, float64, weights copied in,
     non-zero h0), and cache[t] is (x[:, t], h[:, t-1] or h0, h[:, t], Wx, Wh)."""
@@ -277,7 +267,7 @@ def check_rnn_forward_matches_torch(rnn_forward: Callable) -> None:
 _BACKWARD_SIZES = [(2, 4, 3, 5), (1, 6, 4, 4), (3, 1, 2, 3)]  # (B, T, D, H)
 
 
-@_quiet
+@quiet
 def check_rnn_backward(rnn_backward: Callable) -> None:
     """dx, dh0, dWx, dWh, db equal central differences of torch.nn.RNN (float64, relative error
     < 1e-6) for L = sum(h * dh), with step caches built from nn.RNN's states as the notebook
@@ -388,7 +378,7 @@ def char_model_loss(rnn_forward: Callable, rnn_backward: Callable, steps: int = 
         return loss_of(torch.stack([valid[i * SEQ_LEN:(i + 1) * SEQ_LEN + 1] for i in range(n)])).item()
 
 
-@_quiet
+@quiet
 def check_char_model_learns(rnn_forward: Callable, rnn_backward: Callable) -> None:
     """A character model built on the student's rnn_forward / rnn_backward, trained for a fixed
     seeded budget on Lee text, reaches a held-out loss below LOSS_BOUND."""

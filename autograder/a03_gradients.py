@@ -17,33 +17,14 @@ raises ``AssertionError`` with a message the student can act on.
 """
 from __future__ import annotations
 
-import functools
 import math
-import warnings
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def _quiet(check):
-    """Run ``check`` with warnings silenced (nbgrader scores a cell 0 on any stderr output)."""
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return check(*args, **kwargs)
-    return wrapper
-
-
-def _extra_device() -> torch.device | None:
-    """The accelerator the student's notebook would use (CUDA or MPS), or None on a CPU-only machine."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return None
+from autograder.common import extra_device, quiet
 
 
 # ============================================================================ hidden-state gradient norms
@@ -118,10 +99,10 @@ def _call_profile(hidden_grad_norms, rnn, x, loss_fn) -> torch.Tensor:
     return norms
 
 
-@_quiet
+@quiet
 def check_hidden_grad_norms_shapes(hidden_grad_norms: Callable) -> None:
     """A (T,) tensor of finite, non-negative norms for several batch sizes, lengths and sizes."""
-    devices = [torch.device("cpu")] + ([d] if (d := _extra_device()) else [])
+    devices = [torch.device("cpu")] + ([d] if (d := extra_device()) else [])
     for device in devices:
         for case in _PROFILE_CASES:
             rnn, x, loss_fn = _profile_inputs(case, device)
@@ -138,11 +119,11 @@ def check_hidden_grad_norms_shapes(hidden_grad_norms: Callable) -> None:
                                      f"{device.type} too (got {norms.device.type})")
 
 
-@_quiet
+@quiet
 def check_hidden_grad_norms_profile(hidden_grad_norms: Callable) -> None:
     """The profile equals an independent reference on seeded models (vanishing, exploding, a loss on
     every step, ReLU units)."""
-    devices = [torch.device("cpu")] + ([d] if (d := _extra_device()) else [])
+    devices = [torch.device("cpu")] + ([d] if (d := extra_device()) else [])
     for device in devices:
         for case in _PROFILE_CASES:
             rnn, x, loss_fn = _profile_inputs(case, device)
@@ -212,7 +193,7 @@ def _random_cases(seed: int, count: int, above: bool):
 
 def _dtypes_devices():
     out = [(torch.float64, torch.device("cpu")), (torch.float32, torch.device("cpu"))]
-    if (d := _extra_device()) is not None:
+    if (d := extra_device()) is not None:
         out.append((torch.float32, d))
     return out
 
@@ -244,7 +225,7 @@ def _clip_both(clip_grad_norm, shapes, scale, factor, dtype, device, seed, as_ge
     return student, reference, returned, float(expected), max_norm
 
 
-@_quiet
+@quiet
 def check_clip_matches_torch(clip_grad_norm: Callable) -> None:
     """Above the threshold, the clipped gradients equal torch.nn.utils.clip_grad_norm_'s."""
     for k, (dtype, device) in enumerate(_dtypes_devices()):
@@ -256,7 +237,7 @@ def check_clip_matches_torch(clip_grad_norm: Callable) -> None:
                                 f"total norm {total:.3g}, max_norm {max_norm:.3g}", rtol)
 
 
-@_quiet
+@quiet
 def check_clip_below_threshold(clip_grad_norm: Callable) -> None:
     """Below the threshold, the gradients are left exactly as they are."""
     for k, (dtype, device) in enumerate(_dtypes_devices()):
@@ -271,7 +252,7 @@ def check_clip_below_threshold(clip_grad_norm: Callable) -> None:
                         f"apply the coefficient only when it is below 1")
 
 
-@_quiet
+@quiet
 def check_clip_returns_total_norm(clip_grad_norm: Callable) -> None:
     """The returned value is the total norm *before* clipping, as clip_grad_norm_ returns it."""
     for k, (dtype, device) in enumerate(_dtypes_devices()):
@@ -292,7 +273,7 @@ def check_clip_returns_total_norm(clip_grad_norm: Callable) -> None:
                                      f"gradients before clipping, {expected:.6g}{hint}")
 
 
-@_quiet
+@quiet
 def check_clip_edge_cases(clip_grad_norm: Callable) -> None:
     """Parameters without gradients are skipped and keep none; zero gradients stay zero (no NaN)
     and give a total norm of 0; no gradient at all returns 0."""
@@ -381,7 +362,7 @@ def run_training(train_step: Callable, seed: int, max_norm: float | None) -> lis
     return losses
 
 
-@_quiet
+@quiet
 def check_train_step_converges(train_step: Callable) -> None:
     """Runs that diverge without clipping converge when train_step clips at max_norm = 1."""
     for seed in _TRAIN_SETUP["seeds"]:

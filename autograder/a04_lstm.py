@@ -19,15 +19,14 @@ breaks and no others:
 """
 from __future__ import annotations
 
-import functools
 import math
-import warnings
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autograder.common import extra_device, quiet
 from seqlab.reviews import make_reviews
 from seqlab.synthetic import memory_task
 from seqlab.text import Vocab, pad_sequences, tokenize
@@ -45,27 +44,8 @@ LAYOUT_HINT = ("PyTorch's layout: W_ih (4H, D), W_hh (4H, H), b_ih and b_hh (4H,
                "candidate g, 3H:4H output gate)")
 
 
-def _quiet(check):
-    """Run ``check`` with warnings silenced (nbgrader scores a cell 0 on any stderr output)."""
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return check(*args, **kwargs)
-    return wrapper
-
-
-def _extra_device() -> torch.device | None:
-    """The accelerator a student's notebook would use (CUDA or MPS), or None on a CPU-only machine."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return None
-
-
 def _devices() -> list[torch.device]:
-    extra = _extra_device()
+    extra = extra_device()
     return [torch.device("cpu")] + ([extra] if extra is not None else [])
 
 
@@ -98,7 +78,7 @@ def _call_cell(lstm_cell, *args):
 
 # ============================================================================ the cell
 
-@_quiet
+@quiet
 def check_cell_shapes(lstm_cell: Callable) -> None:
     """h and c have shape (B, H), the dtype and device of the input, for several sizes."""
     for device in _devices():
@@ -120,7 +100,7 @@ def check_cell_shapes(lstm_cell: Callable) -> None:
                     raise AssertionError(f"{name} contains NaN or inf for finite inputs")
 
 
-@_quiet
+@quiet
 def check_cell_matches_torch(lstm_cell: Callable) -> None:
     """(h, c) equal nn.LSTMCell's, with its weights copied in, for random states and weights large
     enough that the gates are not all near 0.5."""
@@ -146,7 +126,7 @@ def check_cell_matches_torch(lstm_cell: Callable) -> None:
                                      f"h {dh:.3g}) for B={B}, D={D}, H={H}. {'; '.join(hints)}. {LAYOUT_HINT}.")
 
 
-@_quiet
+@quiet
 def check_cell_gradcheck(lstm_cell: Callable) -> None:
     """torch.autograd.gradcheck passes in float64 with respect to every input and weight."""
     B, D, H = 3, 4, 2
@@ -207,7 +187,7 @@ def _call_layer(lstm_layer, x, lengths, weights, **kwargs):
     return outputs, h_n, c_n
 
 
-@_quiet
+@quiet
 def check_layer_lengths(lstm_layer: Callable) -> None:
     """With PyTorch's cell, lstm_layer matches nn.LSTM run on the packed batch: the outputs (zero
     after each sequence's end) and the final states at each sequence's last real step."""
@@ -237,7 +217,7 @@ def check_layer_lengths(lstm_layer: Callable) -> None:
                                      f"once t >= its length (keep the old h and c there)")
 
 
-@_quiet
+@quiet
 def check_gradient_reaches_first_step(lstm_layer: Callable) -> None:
     """With your cell and a forget-gate bias of 1, a loss on h_n of a 100-step input has a non-zero,
     finite gradient with respect to the input at the first step (float64)."""
@@ -304,7 +284,7 @@ def train_memory_task(lstm_cell: Callable, seed: int, device, **overrides) -> li
     return accuracies
 
 
-@_quiet
+@quiet
 def check_memory_task(lstm_cell: Callable, device=None, seed: int = 1) -> None:
     """Your cell learns the T = 50 memory task to at least 95% held-out accuracy within 200 steps."""
     device = torch.device(device) if device is not None else torch.device("cpu")
@@ -339,7 +319,7 @@ def _forward(model, x, lengths, targets=None):
     return logits, loss
 
 
-@_quiet
+@quiet
 def check_classifier_final_real_step(Classifier) -> None:
     """Logits (B, C) and loss follow the course's interface, and each row's logits come from its
     last real step: extra padding changes nothing, and a row classified alone gets the same logits."""
@@ -417,7 +397,7 @@ def train_review_classifier(Classifier, device, seed: int = 0, **overrides) -> t
     return correct.float().mean().item(), correct[negated].float().mean().item()
 
 
-@_quiet
+@quiet
 def check_classifier_accuracy(Classifier, device=None, seed: int = 1) -> None:
     """Trained for a fixed budget (with PyTorch's cell), the classifier reaches 85% on held-out
     synthetic reviews."""

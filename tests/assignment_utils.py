@@ -350,3 +350,42 @@ def exec_code_cells(nb, skip: set) -> dict:
         with contextlib.redirect_stdout(io.StringIO()):
             exec_cell(cell.source, ns, name=f"<cell {index}: {gid or 'code'}>")
     return ns
+
+
+def assert_test_cell_passes_silently(nb, gid: str, namespace: dict, capfd) -> None:
+    """Run test cell ``gid`` of ``nb`` in ``namespace``: the visible checks (output discarded),
+    then the hidden ones, which must pass and print nothing at all, since nbgrader scores a cell 0
+    on any stderr output. ``capfd`` is pytest's fixture of that name."""
+    visible, hidden = split_hidden_tests(cell_source(nb, gid))
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec_cell(visible, namespace, name=f"<visible checks of {gid}>")
+    capfd.readouterr()
+    with captured_stderr() as err:
+        exec_cell(hidden, namespace, name=f"<hidden tests of {gid}>")
+    captured = capfd.readouterr()
+    assert err.getvalue() == "", f"hidden checks of {gid} wrote to stderr: {err.getvalue()!r}"
+    assert captured.out == "" and captured.err == "", \
+        f"hidden checks of {gid} wrote output: {captured.out!r} {captured.err!r}"
+
+
+def assert_mutant_fails_exactly_its_cells(mutant: Mutant, nb, namespace: dict, tests, skip=()) -> None:
+    """Run every test cell of the mutated ``nb`` (except those in ``skip``) in ``namespace``,
+    visible part and hidden part separately: the cells that fail must be exactly ``mutant.fails``,
+    and the hidden part alone must fail in each of them (so the mistake is caught even if a
+    student edits the visible checks)."""
+    failed, hidden_failed = set(), set()
+    for gid in tests:
+        if gid in skip:
+            continue
+        visible, hidden = split_hidden_tests(cell_source(nb, gid))
+        for part, failures in ((visible, set()), (hidden, hidden_failed)):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()), captured_stderr():
+                    exec_cell(part, namespace, name=f"<test cell {gid}>")
+            except Exception:  # noqa: BLE001 - any error costs the cell its points
+                failed.add(gid)
+                failures.add(gid)
+    assert failed == set(mutant.fails), \
+        f"{mutant.name} ({mutant.description}): failed {sorted(failed)}, catalogue says {sorted(mutant.fails)}"
+    assert hidden_failed == set(mutant.fails), \
+        f"{mutant.name}: the hidden checks alone fail {sorted(hidden_failed)}, expected {sorted(mutant.fails)}"

@@ -7,9 +7,6 @@ tests included. ``tests/test_grading.py`` repeats the mutant experiment with rea
 """
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
 
 import assignment_utils as au
@@ -44,16 +41,7 @@ def reference_ns() -> dict:
 def test_reference_passes_every_test_cell_silently(reference_ns, gid, capfd):
     """Visible and hidden checks pass on the reference; the hidden ones print nothing at all
     (nbgrader scores a cell 0 on any stderr output)."""
-    visible, hidden = au.split_hidden_tests(au.cell_source(SOURCE, gid))
-    with contextlib.redirect_stdout(io.StringIO()):
-        au.exec_cell(visible, reference_ns, name=f"<visible checks of {gid}>")
-    capfd.readouterr()
-    with au.captured_stderr() as err:
-        au.exec_cell(hidden, reference_ns, name=f"<hidden tests of {gid}>")
-    captured = capfd.readouterr()
-    assert err.getvalue() == "", f"hidden checks of {gid} wrote to stderr: {err.getvalue()!r}"
-    assert captured.out == "" and captured.err == "", \
-        f"hidden checks of {gid} wrote output: {captured.out!r} {captured.err!r}"
+    au.assert_test_cell_passes_silently(SOURCE, gid, reference_ns, capfd)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
@@ -62,22 +50,8 @@ def test_mutant_fails_exactly_its_cells(mutant):
     part too (so the mistake is caught even if a student edits the visible checks)."""
     nb = apply_mutant(SOURCE, mutant)
     ns = namespace(nb)
-    failed, hidden_failed = set(), set()
-    for gid in TESTS:
-        if gid == SLOW_TEST and mutant.cell != MODEL_CELL:
-            continue
-        visible, hidden = au.split_hidden_tests(au.cell_source(nb, gid))
-        for part, failures in ((visible, set()), (hidden, hidden_failed)):
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    au.exec_cell(part, ns, name=f"<test cell {gid}>")
-            except Exception:  # noqa: BLE001 - any error costs the cell its points
-                failed.add(gid)
-                failures.add(gid)
-    assert failed == set(mutant.fails), \
-        f"{mutant.name} ({mutant.description}): failed {sorted(failed)}, catalogue says {sorted(mutant.fails)}"
-    assert hidden_failed == set(mutant.fails), \
-        f"{mutant.name}: the hidden checks alone fail {sorted(hidden_failed)}, expected {sorted(mutant.fails)}"
+    skip = () if mutant.cell == MODEL_CELL else (SLOW_TEST,)
+    au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=skip)
 
 
 def test_threshold_has_margin(reference_ns):
