@@ -9,6 +9,7 @@ already-executed notebooks instead (useful while writing a chapter).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,10 @@ def stdout_text(nb: nbformat.NotebookNode) -> str:
 
 def count_images(nb: nbformat.NotebookNode) -> int:
     return sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+
+
+def number(pattern: str, text: str) -> float:
+    """The first capture group of ``pattern`` in ``text``, as a float (fails if absent)."""
+    match = re.search(pattern, text, flags=re.MULTILINE)
+    assert match, f"the notebook did not print a line matching {pattern!r}"
+    return float(match.group(1))

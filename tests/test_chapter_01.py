@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import count_images, stdout_text
+from conftest import count_images, number, stdout_text
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +28,6 @@ def nb(executed_chapter):
 @pytest.fixture(scope="module")
 def out(nb) -> str:
     return stdout_text(nb)
-
-
-def number(pattern: str, text: str) -> float:
-    """The first capture group of ``pattern`` in ``text``, as a float (fails if absent)."""
-    match = re.search(pattern, text, flags=re.MULTILINE)
-    assert match, f"the notebook did not print a line matching {pattern!r}"
-    return float(match.group(1))
 
 
 def table_row(name: str, text: str, n_values: int) -> list[float]:
