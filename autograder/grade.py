@@ -93,7 +93,8 @@ TIMEOUT_ENAME = "CellTimeoutError"  # what nbgrader's Execute records in a cell 
 # Failures of the grading machine, not of the student: the kernel did not start in time (a
 # loaded machine) or another nbgrader process held the SQLite gradebook. Such a student is graded
 # once more, alone, after the others.
-INFRASTRUCTURE_FAILURES = ("database is locked", "Kernel didn't respond in")
+INFRASTRUCTURE_FAILURES = ("database is locked", "Kernel didn't respond in",
+                           "Kernel died before replying to kernel_info")
 KERNEL_STARTUP_TIMEOUT = 180  # s; nbclient's default of 60 s is too short on a busy 2-core machine
 
 
@@ -380,6 +381,10 @@ def classify(sub: Submission, out_dir: Path, assignment: str, notebook_name: str
                              details=f"grading took longer than {timeout_per_student:g} s and was stopped")
     autograded = out_dir / "autograded" / sub.student_id / assignment / notebook_name
     if code != 0 or not autograded.is_file():
+        if marker := infrastructure_failure(code, log):
+            return StudentResult(status=ERROR, score=0.0, cell_scores=zero, **base,
+                                 details=f"grading failed twice before the notebook ran ({marker}); "
+                                         f"grade this student again (see logs/{sub.student_id}.log)")
         if "DeadKernelError" in log or "Kernel died" in log:
             return StudentResult(status=KERNEL_DIED, score=0.0, cell_scores=zero, **base,
                                  details="the kernel died while running the notebook (os._exit, a crash "
