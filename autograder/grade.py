@@ -43,9 +43,9 @@ the others. Statuses:
     ``details`` and ``logs/<student>.log`` (score 0).
 
 A run that fails for a reason of the grading machine rather than of the submission (the kernel
-did not start within ``KERNEL_STARTUP_TIMEOUT`` seconds, or the gradebook was locked by a parallel
-job) is run once more for that student, alone, after the others; only a second failure is
-reported, as ``error``.
+did not start, or not within ``KERNEL_STARTUP_TIMEOUT`` seconds, or the gradebook was locked by a
+parallel job) is run once more for that student, alone, after the others; only a second failure
+is reported, as ``error``.
 
 A test cell earns its points when it runs without an error *and writes nothing to stderr*:
 nbgrader scores a test cell 0 as soon as the cell has any stderr output, even if every assert
@@ -91,8 +91,8 @@ STATUSES = (GRADED, TIMED_OUT, KERNEL_DIED, INVALID, ERROR)
 MARKER = ".seqlab-grading"  # marks an output folder made by this command (safe to replace)
 TIMEOUT_ENAME = "CellTimeoutError"  # what nbgrader's Execute records in a cell that timed out
 # Failures of the grading machine, not of the student: the kernel did not start in time (a
-# loaded machine) or another nbgrader process held the SQLite gradebook. Such a student is graded
-# once more, alone, after the others.
+# loaded machine) or died before its first reply, so no student code had run; or another nbgrader
+# process held the SQLite gradebook. Such a student is graded once more, alone, after the others.
 INFRASTRUCTURE_FAILURES = ("database is locked", "Kernel didn't respond in",
                            "Kernel died before replying to kernel_info")
 KERNEL_STARTUP_TIMEOUT = 180  # s; nbclient's default of 60 s is too short on a busy 2-core machine
@@ -383,8 +383,9 @@ def classify(sub: Submission, out_dir: Path, assignment: str, notebook_name: str
     if code != 0 or not autograded.is_file():
         if marker := infrastructure_failure(code, log):
             return StudentResult(status=ERROR, score=0.0, cell_scores=zero, **base,
-                                 details=f"grading failed twice before the notebook ran ({marker}); "
-                                         f"grade this student again (see logs/{sub.student_id}.log)")
+                                 details=f"grading failed twice for a reason of the grading machine, not the "
+                                         f"notebook ({marker}); grade this student again "
+                                         f"(see logs/{sub.student_id}.log)")
         if "DeadKernelError" in log or "Kernel died" in log:
             return StudentResult(status=KERNEL_DIED, score=0.0, cell_scores=zero, **base,
                                  details="the kernel died while running the notebook (os._exit, a crash "
@@ -430,10 +431,10 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
                    jobs: int, say) -> list[tuple[Submission, StudentResult]]:
     """Autograde ``subs`` (each in its own subprocess, ``jobs`` at a time) and classify them.
 
-    A student whose run failed for a reason in ``INFRASTRUCTURE_FAILURES`` (with ``jobs > 1``
-    several nbgrader processes share the SQLite gradebook; on a busy machine a kernel can be slow
-    to start) is graded once more, alone, after the others; if it fails again the status is
-    ``error`` with the reason in ``details``."""
+    A student whose run failed for a reason in ``INFRASTRUCTURE_FAILURES`` (a kernel that did
+    not start; with ``jobs > 1``, a gradebook locked by another nbgrader process) is graded once
+    more, alone, after the others; if it fails again the status is ``error`` with the reason in
+    ``details``."""
     done: list[tuple[Submission, StudentResult]] = []
 
     def grade_one(sub: Submission):

@@ -381,20 +381,24 @@ def test_a_failure_of_the_grading_machine_is_retried_once_alone(tmp_path, monkey
     logs = {"slow_start": "RuntimeError: Kernel didn't respond in 180 seconds",
             "locked": "sqlite3.OperationalError: database is locked",
             "no_kernel": "RuntimeError: Kernel died before replying to kernel_info",
-            "crashed": "nbclient.exceptions.DeadKernelError: Kernel died"}
+            "crashed": "nbclient.exceptions.DeadKernelError: Kernel died",
+            "flaky": "RuntimeError: Kernel didn't respond in 180 seconds"}  # then crashes
 
     def fake_autograde(assignment, student_id, out_dir, timeout_per_cell, timeout_per_student):
         calls.append(student_id)
+        if student_id == "flaky" and calls.count("flaky") == 2:
+            return 1, 0.5, logs["crashed"]
         return 1, 0.5, logs[student_id]
 
     monkeypatch.setattr(grade, "run_autograde", fake_autograde)
     subs = [grade.Submission(s, tmp_path / f"{s}.ipynb", tmp_path / f"{s}.ipynb") for s in logs]
     done = dict((sub.student_id, result) for sub, result in grade._autograde_all(
         subs, "toy", tmp_path, "toy.ipynb", {"t": 1.0}, 60, 300, jobs, lambda *a, **k: None))
-    retried = {"slow_start", "locked", "no_kernel"}
+    retried = {"slow_start", "locked", "no_kernel", "flaky"}
     assert sorted(calls) == sorted(list(logs) + list(retried))
-    assert set(calls[-3:]) == retried  # graded again after the rest
+    assert set(calls[-4:]) == retried  # graded again after the rest
     assert done["crashed"].status == grade.KERNEL_DIED
+    assert done["flaky"].status == grade.KERNEL_DIED  # the second run's outcome is the one reported
     for student, marker in (("slow_start", "didn't respond"), ("locked", "database is locked"),
                             ("no_kernel", "before replying")):
         assert done[student].status == grade.ERROR, done[student]
