@@ -11,6 +11,8 @@ Modules, one concept each:
 - :mod:`seqlab.reviews` a seeded synthetic review corpus where word order decides the label
 - :mod:`seqlab.download` verified, cached downloads (optional real data sets such as IMDB)
 - :mod:`seqlab.charlm`  character-level text streams and truncated-BPTT windows
+- :mod:`seqlab.ngram`   interpolated Kneser-Ney n-gram models (words and characters)
+- :mod:`seqlab.lm`      word-level LM batches shared by the book-wide comparison
 - :mod:`seqlab.gradcheck` finite-difference gradient checks
 - :mod:`seqlab.train`   one ``fit`` / ``evaluate`` loop for every model
 - :mod:`seqlab.plot`    loss curves, log-scale profiles, heat maps, 2-D embeddings
