@@ -34,6 +34,18 @@ POSITIVE = ("good", "great", "excellent", "wonderful", "brilliant", "enjoyable",
             "charming", "clever", "moving")
 NEGATIVE = ("bad", "awful", "terrible", "boring", "dull", "weak", "poor", "clumsy", "tedious",
             "dreadful")
+# A fixed split of the sentiment adjectives into two halves of five (chapter 5's held-out-word
+# experiment): a classifier is trained on reviews that use only the SEEN words and tested on
+# reviews that use only the HELDOUT words.
+SEEN_POSITIVE = ("good", "excellent", "brilliant", "superb", "clever")
+HELDOUT_POSITIVE = ("great", "wonderful", "enjoyable", "charming", "moving")
+SEEN_NEGATIVE = ("bad", "terrible", "dull", "poor", "tedious")
+HELDOUT_NEGATIVE = ("awful", "boring", "weak", "clumsy", "dreadful")
+ADJECTIVE_SETS = {
+    "all": (POSITIVE, NEGATIVE),
+    "seen": (SEEN_POSITIVE, SEEN_NEGATIVE),
+    "heldout": (HELDOUT_POSITIVE, HELDOUT_NEGATIVE),
+}
 ASPECTS = ("acting", "plot", "story", "script", "music", "dialogue", "ending", "cast", "pacing",
            "direction", "soundtrack", "camera work")
 FILMS = ("film", "movie", "picture", "sequel", "show")
@@ -92,8 +104,9 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _adjective(rng: random.Random, positive: bool, filler: str = "") -> str:
-    word = rng.choice(POSITIVE if positive else NEGATIVE)
+def _adjective(rng: random.Random, positive: bool, filler: str = "",
+               pools: tuple[Sequence[str], Sequence[str]] = (POSITIVE, NEGATIVE)) -> str:
+    word = rng.choice(pools[0] if positive else pools[1])
     return _squash(f"{filler} {rng.choice(INTENSIFIERS)} {word}")
 
 
@@ -102,29 +115,31 @@ def _filler(rng: random.Random, negated: bool) -> str:
     return rng.choice(pool).format(film=rng.choice(FILMS))
 
 
-def _clause(rng: random.Random, positive: bool, aspect: str) -> str:
+def _clause(rng: random.Random, positive: bool, aspect: str,
+            pools: tuple[Sequence[str], Sequence[str]] = (POSITIVE, NEGATIVE)) -> str:
     template = rng.choice(_CLAUSES)
-    adjective = _adjective(rng, positive)
+    adjective = _adjective(rng, positive, pools=pools)
     if template.startswith("this") or template.startswith("what"):   # "a" before a consonant
         template = template.replace("a {x}", "an {x}") if adjective[0] in "aeiou" else template
     return template.format(a=aspect, f=rng.choice(FILMS), x=adjective)
 
 
-def _review(rng: random.Random, kind: str, label: int, tail: float) -> str:
+def _review(rng: random.Random, kind: str, label: int, tail: float,
+            pools: tuple[Sequence[str], Sequence[str]] = (POSITIVE, NEGATIVE)) -> str:
     aspect, other = rng.sample(ASPECTS, 2)
     if kind == "plain":
         if rng.random() < 0.5:   # an affirmative twin: the same frame as a negated review
             template = rng.choice(_TWIN_TEMPLATES)[1]
             body = template.format(a=aspect, f=rng.choice(FILMS),
-                                   x=_adjective(rng, bool(label), _filler(rng, negated=False)))
+                                   x=_adjective(rng, bool(label), _filler(rng, negated=False), pools))
         else:
-            body = _clause(rng, bool(label), aspect)
+            body = _clause(rng, bool(label), aspect, pools)
     elif kind == "negated":      # the adjective has the opposite polarity of the label
         template = rng.choice(_TWIN_TEMPLATES)[0]
         body = template.format(a=aspect, f=rng.choice(FILMS),
-                               x=_adjective(rng, not label, _filler(rng, negated=True)))
+                               x=_adjective(rng, not label, _filler(rng, negated=True), pools))
     elif kind == "contrast":     # the clause after "but" decides
-        body = f"{_clause(rng, not label, other)} but {_clause(rng, bool(label), aspect)}"
+        body = f"{_clause(rng, not label, other, pools)} but {_clause(rng, bool(label), aspect, pools)}"
     else:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     text = f"{rng.choice(OPENERS)} {body} ."
@@ -140,6 +155,7 @@ def make_reviews(
     weights: Sequence[float] | None = None,
     tail: float = 0.3,
     missing: float = 0.0,
+    adjectives: str = "all",
 ) -> list[Review]:
     """``n`` synthetic reviews (balanced labels in expectation), reproducible from ``seed``.
 
@@ -148,6 +164,11 @@ def make_reviews(
     - ``tail``: probability that a neutral sentence follows the deciding sentence.
     - ``missing``: probability that a row's text is missing (``float("nan")``); its label is kept,
       as in a real file with an empty review cell.
+    - ``adjectives``: which sentiment adjectives may occur. ``"all"`` (the default) draws from
+      :data:`POSITIVE` / :data:`NEGATIVE`; ``"seen"`` only from :data:`SEEN_POSITIVE` /
+      :data:`SEEN_NEGATIVE`; ``"heldout"`` only from :data:`HELDOUT_POSITIVE` /
+      :data:`HELDOUT_NEGATIVE` (chapter 5's held-out-word split). The frames are the same in all
+      three; only the adjectives change.
 
     Different seeds give independent samples; use one seed per split (train / valid / test).
     """
@@ -162,13 +183,69 @@ def make_reviews(
         raise ValueError(f"weights must be {len(kinds)} non-negative numbers, got {tuple(weights)}")
     if not 0.0 <= missing <= 1.0 or not 0.0 <= tail <= 1.0:
         raise ValueError("missing and tail are probabilities in [0, 1]")
+    if adjectives not in ADJECTIVE_SETS:
+        raise ValueError(f"adjectives must be one of {sorted(ADJECTIVE_SETS)}, got {adjectives!r}")
+    pools = ADJECTIVE_SETS[adjectives]
     rng = random.Random(seed)
     reviews = []
     for _ in range(n):
         kind = rng.choices(kinds, weights=weights)[0]
         label = rng.randint(0, 1)
-        text = _review(rng, kind, label, tail)
+        text = _review(rng, kind, label, tail, pools)
         if rng.random() < missing:
             text = float("nan")
         reviews.append(Review(text=text, label=label, kind=kind))
     return reviews
+
+
+# Unlabelled reviews (chapter 5): every text repeats one polarity, so sentiment words of the same
+# polarity share their contexts, and the verdicts below are context words of one polarity too.
+_VERDICTS = {
+    True: ("i loved it", "highly recommended", "a must see", "we left smiling",
+           "worth every minute", "i would watch it again", "pure joy", "my favourite this year"),
+    False: ("i hated it", "avoid it", "a waste of time", "we left early", "a waste of money",
+            "i want my money back", "i fell asleep", "my least favourite this year"),
+}
+_UNLABELLED_TEMPLATES = (
+    "{an1} , {x2} {f} ; {v}",
+    "the {a} was {x1} and the {b} was {x2} . {v}",
+    "{x1} {a} , {x2} {b} and {an3} {c} . {v}",
+    "{v} : {x1} , {x2} and {x3}",
+    "what {an1} {f} ! so {x2} . {v}",
+    "{x1} , {x2} , {x3} . {v}",
+)
+
+
+def _with_article(phrase: str) -> str:
+    return ("an " if phrase[0] in "aeiou" else "a ") + phrase
+
+
+def make_unlabelled_reviews(n: int, seed: int = 0) -> list[str]:
+    """``n`` **synthetic**, unlabelled review texts, reproducible from ``seed`` (chapter 5).
+
+    Each text is all positive or all negative (half each, in expectation) and contains two or
+    three *different* sentiment adjectives of that polarity, drawn from all of :data:`POSITIVE`
+    or :data:`NEGATIVE` (so words of the seen and held-out halves occur side by side), plus a
+    verdict of the same polarity, e.g. ``"a superb , moving film ; i loved it"``. There are no
+    negations and no contrasts.
+
+    This polarity-consistent co-occurrence is what real review text has and general text of a
+    few hundred thousand words lacks; it is the mechanism that lets embeddings trained on
+    unlabelled text place "wonderful" near "superb" and far from "dull". No label is returned:
+    a model trained on these texts only sees which words occur together.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(n):
+        positive = rng.random() < 0.5
+        words = rng.sample(POSITIVE if positive else NEGATIVE, 3)
+        x = [_squash(f"{rng.choice(INTENSIFIERS)} {w}") for w in words]
+        a, b, c = rng.sample(ASPECTS, 3)
+        template = rng.choice(_UNLABELLED_TEMPLATES)
+        text = template.format(
+            x1=x[0], x2=x[1], x3=x[2], an1=_with_article(x[0]), an3=_with_article(f"{x[2]} {c}"),
+            a=a, b=b, c=c, f=rng.choice(FILMS), v=rng.choice(_VERDICTS[positive]))
+        texts.append(_squash(text))
+    return texts
