@@ -35,14 +35,19 @@ book: venv
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Open _build/html/index.html"
 
-# One math thread for the tests: the course's models are tiny, so a second thread buys little,
-# while two threads competing with anything else on a 2-core machine slow torch's small matrix
-# products down by an order of magnitude (measured while writing the chapters).
+# One math thread per process for the tests: the course's models are tiny, so a second thread
+# buys little, while two threads competing with anything else on a 2-core machine slow torch's
+# small matrix products down by an order of magnitude (measured while writing the chapters).
+# Instead, pytest-xdist runs two workers (TEST_WORKERS), one per core: tests/conftest.py keeps
+# the tests that share the book build or one assignment's grading run on the same worker.
+TEST_WORKERS ?= 2
+PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
 test: venv
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest --durations=15
+	$(PYTEST) --durations=20
 
 test-fast: venv
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 release: venv
 	$(BIN)/python -m autograder.release $(ASSIGNMENTS)

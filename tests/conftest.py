@@ -5,6 +5,13 @@ repository, i.e. ``_build/``, the same place ``make book`` uses, so its executio
 reused). Chapter tests read the notebooks that build executed (``executed_chapter``) instead of
 running them a second time. ``SEQLAB_EXECUTED_DIR`` points ``executed_chapter`` at a folder of
 already-executed notebooks instead (useful while writing a chapter).
+
+``make test`` runs on both cores (pytest-xdist, ``--dist loadgroup``). Tests that share an
+expensive session or module fixture are kept on one worker by an ``xdist_group`` mark (see
+:func:`pytest_collection_modifyitems`): every test that reads the built book is in group
+``book`` (so the book is built once), each assignment's grading round trip is a group of its own
+(one nbgrader run per assignment), and the remaining tests are grouped by module. The longest
+groups are queued first, so the two workers finish at about the same time.
 """
 from __future__ import annotations
 
@@ -86,3 +93,28 @@ def number(pattern: str, text: str) -> float:
     match = re.search(pattern, text, flags=re.MULTILINE)
     assert match, f"the notebook did not print a line matching {pattern!r}"
     return float(match.group(1))
+
+
+# ----------------------------------------------------------------------------- parallel runs
+
+def _group(item) -> str:
+    module = item.path.stem
+    if module == "test_book" or module.startswith("test_chapter_"):
+        return "book"
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if module == "test_grading":
+        return f"grading-{params['assignment']}" if "assignment" in params else "grading-toy"
+    return module
+
+
+# The order in which groups are queued: the book build first (the longest), then the grading
+# round trips, then everything else in collection order.
+def _rank(group: str) -> int:
+    return 0 if group == "book" else 1 if group.startswith("grading-") else 2
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (it runs without tryfirst)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    items.sort(key=lambda item: _rank(_group(item)))  # stable: keeps collection order within a rank
