@@ -15,6 +15,7 @@ Modules, one concept each:
 - :mod:`seqlab.ngram`   interpolated Kneser-Ney n-gram models (words and characters)
 - :mod:`seqlab.lm`      word-level LM batches shared by the book-wide comparison
 - :mod:`seqlab.gradcheck` finite-difference gradient checks
+- :mod:`seqlab.seq2seq` a synthetic translation task (word order changes) with a held-out set
 - :mod:`seqlab.train`   one ``fit`` / ``evaluate`` loop for every model
 - :mod:`seqlab.plot`    loss curves, log-scale profiles, heat maps, 2-D embeddings
 - :mod:`seqlab.checks`  visible self-checks for exercises

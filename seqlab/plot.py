@@ -119,3 +119,43 @@ def scatter_2d(vectors, labels: Sequence[str], ax=None, title: str | None = None
     if title:
         ax.set_title(title)
     return ax
+
+
+def attention_sentences(
+    tokens: Sequence[Sequence[str]],
+    weights: Sequence,
+    row_labels: Sequence[str] | None = None,
+    ax=None,
+    cmap: str = "Reds",
+    title: str | None = None,
+):
+    """Attention weights over several sentences: one row per sentence, each token written in its
+    cell, coloured by its weight. Introduced in chapter 6.
+
+    ``weights[i]`` holds one weight per token of ``tokens[i]`` (real tokens only: pass the weights
+    without padding, or longer rows, which are cut to the sentence's length). Cells after a
+    shorter sentence's end stay blank.
+    """
+    if len(tokens) == 0 or len(tokens) != len(weights):
+        raise ValueError(f"need as many weight rows as sentences (at least one); got {len(tokens)} and {len(weights)}")
+    T = max(len(t) for t in tokens)
+    m = np.full((len(tokens), T), np.nan)
+    for i, (toks, w) in enumerate(zip(tokens, weights)):
+        w = _np(w).reshape(-1)
+        if len(w) < len(toks):
+            raise ValueError(f"row {i}: {len(toks)} tokens but only {len(w)} weights")
+        m[i, :len(toks)] = w[:len(toks)]
+    ax = _axes(ax, figsize=(max(6, 0.75 * T), 0.45 * len(tokens) + 1.2))
+    vmax = float(np.nanmax(m)) if np.isfinite(m).any() else 1.0
+    image = ax.imshow(np.ma.masked_invalid(m), cmap=cmap, aspect="auto", vmin=0.0, vmax=vmax)
+    ax.figure.colorbar(image, ax=ax, label="attention weight")
+    for i, toks in enumerate(tokens):
+        for j, tok in enumerate(toks):
+            ax.text(j, i, tok, ha="center", va="center", fontsize=7,
+                    color="white" if m[i, j] > 0.6 * vmax else "black")
+    ax.set_xticks(range(T))
+    ax.set_xlabel("token position")
+    ax.set_yticks(range(len(tokens)), labels=list(row_labels) if row_labels is not None else [""] * len(tokens))
+    if title:
+        ax.set_title(title)
+    return ax

@@ -70,3 +70,18 @@ def test_check_raises():
         checks.check_raises(lambda: 1, KeyError)
     with pytest.raises(AssertionError, match="raised ValueError"):
         checks.check_raises(lambda: int("x"), KeyError)
+
+
+def test_attention_sentences_writes_every_token_and_blanks_the_rest():
+    tokens = [["the", "plot", "was", "good"], ["not", "bad"]]
+    weights = [torch.tensor([0.1, 0.2, 0.3, 0.4]), np.array([0.7, 0.3, 0.0, 0.0])]   # padded row is cut
+    ax = plot.attention_sentences(tokens, weights, row_labels=["a", "b"], title="t")
+    assert [t.get_text() for t in ax.texts] == ["the", "plot", "was", "good", "not", "bad"]
+    data = ax.images[0].get_array()
+    assert data.shape == (2, 4) and bool(data.mask[1, 2]) and bool(data.mask[1, 3]) and not data.mask[0].any()
+    assert ax.get_title() == "t"
+    with pytest.raises(ValueError, match="only 1 weights"):
+        plot.attention_sentences([["a", "b"]], [[1.0]])
+    with pytest.raises(ValueError, match="as many weight rows"):
+        plot.attention_sentences([["a"]], [])
+    plt.close("all")
