@@ -145,6 +145,33 @@ def analogy_questions(path: str | os.PathLike | None = None) -> list[tuple[str, 
     return questions
 
 
+def analogy_ranks(kv, path: str | os.PathLike | None = None, batch_size: int = 1024
+                  ) -> tuple[np.ndarray, list[tuple[str, str, str, str, str]], int]:
+    """For every covered analogy question a:b :: c:d, the rank of d among the candidates (1 = right).
+
+    Candidates are all words of ``kv`` except a, b and c, ordered by the cosine of their unit
+    vector with ``unit(b) - unit(a) + unit(c)`` (3CosAdd). A question is covered when all four
+    words are in ``kv``. Returns ``(ranks, covered questions, number of questions)``.
+    """
+    questions = analogy_questions(path)
+    index = _kv_index(kv)
+    covered = [q for q in questions if all(w in index for w in q[1:])]
+    if not covered:
+        return np.zeros(0, dtype=np.int64), [], len(questions)
+    unit = _unit_rows(np.asarray(kv.vectors, dtype=np.float32))
+    ids = np.asarray([[index[w] for w in q[1:]] for q in covered], dtype=np.int64)
+    ranks = np.empty(len(ids), dtype=np.int64)
+    for start in range(0, len(ids), batch_size):
+        q = ids[start:start + batch_size]
+        scores = (unit[q[:, 1]] - unit[q[:, 0]] + unit[q[:, 2]]) @ unit.T      # (batch, V)
+        rows = np.arange(len(q))
+        for col in range(3):                       # a, b and c are never the answer
+            scores[rows, q[:, col]] = -np.inf
+        answer = scores[rows, q[:, 3]][:, None]
+        ranks[start:start + len(q)] = 1 + (scores > answer).sum(axis=1)
+    return ranks, covered, len(questions)
+
+
 def analogy_accuracy(kv, path: str | os.PathLike | None = None, batch_size: int = 1024
                      ) -> tuple[float, int, int]:
     """3CosAdd analogy accuracy of the vectors ``kv`` (gensim ``KeyedVectors``) on questions-words.
@@ -155,24 +182,10 @@ def analogy_accuracy(kv, path: str | os.PathLike | None = None, batch_size: int 
     Returns ``(accuracy on the covered questions, number covered, number of questions)``; the
     accuracy is 0.0 when nothing is covered.
     """
-    questions = analogy_questions(path)
-    index = _kv_index(kv)
-    covered = [(index[a], index[b], index[c], index[d]) for _s, a, b, c, d in questions
-               if a in index and b in index and c in index and d in index]
+    ranks, covered, total = analogy_ranks(kv, path, batch_size)
     if not covered:
-        return 0.0, 0, len(questions)
-    unit = _unit_rows(np.asarray(kv.vectors, dtype=np.float32))
-    ids = np.asarray(covered, dtype=np.int64)
-    correct = 0
-    for start in range(0, len(ids), batch_size):
-        q = ids[start:start + batch_size]
-        target = unit[q[:, 1]] - unit[q[:, 0]] + unit[q[:, 2]]
-        scores = target @ unit.T
-        rows = np.arange(len(q))
-        for col in range(3):
-            scores[rows, q[:, col]] = -np.inf
-        correct += int((scores.argmax(axis=1) == q[:, 3]).sum())
-    return correct / len(ids), len(ids), len(questions)
+        return 0.0, 0, total
+    return float((ranks == 1).mean()), len(covered), total
 
 
 def similarity_pairs(name: str) -> list[tuple[str, str, float]]:
@@ -287,3 +300,27 @@ def corpus_stats(sentences: Iterable[Sequence[str]], min_count: int = 1) -> dict
         n_sentences += 1
     return {"sentences": n_sentences, "tokens": sum(counts.values()), "types": len(counts),
             "vocab": sum(1 for c in counts.values() if c >= min_count)}
+
+
+def epoch_bar(desc: str = "training", disable: bool = False):
+    """A gensim training callback that shows a tqdm progress bar over epochs.
+
+    ``Word2Vec(..., callbacks=[epoch_bar("skip-gram")])``; the bar closes when training ends.
+    """
+    from gensim.models.callbacks import CallbackAny2Vec
+    from tqdm.auto import tqdm
+
+    class _EpochBar(CallbackAny2Vec):
+        def __init__(self):
+            self.bar = None
+
+        def on_train_begin(self, model):
+            self.bar = tqdm(total=model.epochs, desc=desc, unit="epoch", leave=False, disable=disable)
+
+        def on_epoch_end(self, model):
+            self.bar.update(1)
+
+        def on_train_end(self, model):
+            self.bar.close()
+
+    return _EpochBar()

@@ -175,3 +175,23 @@ def test_stable_hash_makes_word2vec_reproducible_across_processes():
                                 env=env, cwd=ROOT, check=True)
         outputs.append(result.stdout.strip())
     assert outputs[0] == outputs[1] and outputs[0]
+
+
+def test_analogy_ranks(tmp_path):
+    from seqlab.embeddings import analogy_ranks
+    questions = tmp_path / "q.txt"
+    questions.write_text(": toy\nman king woman queen\nman king woman girl\nman king cat queen\n",
+                         encoding="utf-8")
+    kv = _kv({"man": [1, 0, 0], "king": [1, 1, 0], "woman": [0, 0, 1], "queen": [0, 1, 1],
+              "girl": [0, 0.1, 1]})
+    ranks, covered, total = analogy_ranks(kv, questions)
+    assert ranks.tolist() == [1, 2] and [q[4] for q in covered] == ["queen", "girl"] and total == 3
+    assert analogy_ranks(_kv({"x": [1.0]}), questions)[0].size == 0
+
+
+def test_epoch_bar_counts_epochs():
+    from seqlab.embeddings import epoch_bar
+    bar = epoch_bar("test", disable=True)
+    Word2Vec([["a", "b", "c"]] * 20, vector_size=4, min_count=1, epochs=3, workers=1, seed=0,
+             hashfxn=stable_hash, callbacks=[bar])
+    assert bar.bar.n == 3
