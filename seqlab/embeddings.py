@@ -313,11 +313,13 @@ def epoch_bar(desc: str = "training", disable: bool = False):
     class _EpochBar(CallbackAny2Vec):
         def __init__(self):
             self.bar = None
+            self.epochs_done = 0
 
         def on_train_begin(self, model):
             self.bar = tqdm(total=model.epochs, desc=desc, unit="epoch", leave=False, disable=disable)
 
         def on_epoch_end(self, model):
+            self.epochs_done += 1
             self.bar.update(1)
 
         def on_train_end(self, model):

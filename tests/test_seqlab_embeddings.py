@@ -194,4 +194,4 @@ def test_epoch_bar_counts_epochs():
     bar = epoch_bar("test", disable=True)
     Word2Vec([["a", "b", "c"]] * 20, vector_size=4, min_count=1, epochs=3, workers=1, seed=0,
              hashfxn=stable_hash, callbacks=[bar])
-    assert bar.bar.n == 3
+    assert bar.epochs_done == 3
