@@ -1,4 +1,5 @@
-"""Word-level language-model batches shared by the book-wide comparison. Introduced in chapter 7.
+"""Length-bucketed batches and word-level language-model data for the book-wide comparison.
+Introduced in chapter 7.
 
 Every model of the comparison scores exactly Chapter 1's test predictions: each word of each
 sentence and one ``</s>`` per sentence, never ``<s>``, with rare words mapped to ``<unk>``:
@@ -13,6 +14,8 @@ sentence and one ``</s>`` per sentence, never ``<s>``, with rare words mapped to
 
   :class:`LengthBatches` groups sentences of similar length, so that little compute is spent on
   padding, and reshuffles the batches every epoch with its own seeded generator.
+
+:class:`LengthBuckets` does the same for padded classifier inputs ``(ids, lengths, labels)``.
 """
 from __future__ import annotations
 
@@ -91,6 +94,41 @@ class LengthBatches:
     def n_targets(self) -> int:
         """The number of scored targets over all batches (padding excluded)."""
         return int(sum((y != IGNORE_INDEX).sum() for _, y in self.batches))
+
+
+class LengthBuckets:
+    """Batches ``(ids, lengths, *others)`` of padded sequences of similar length, each batch cut to
+    its longest row, for classifiers (Chapter 7's reviews).
+
+    ``ids`` is ``(N, T)`` padded at the end, ``lengths`` ``(N,)``; ``others`` are further ``(N, ...)``
+    tensors (labels). Rows are sorted by length and cut into batches of ``batch_size``, so a batch
+    of short reviews is not padded to the longest review of the data set (attention's cost grows
+    with the square of the padded length). With ``shuffle`` the order of the batches is reshuffled
+    on every pass from a generator seeded with ``seed``.
+    """
+
+    def __init__(self, ids: torch.Tensor, lengths: torch.Tensor, *others: torch.Tensor, batch_size: int = 64,
+                 shuffle: bool = False, seed: int = 0):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if any(len(t) != len(ids) for t in (lengths, *others)):
+            raise ValueError("ids, lengths and the other tensors must have the same number of rows")
+        order = torch.argsort(lengths, stable=True)
+        self.batches = []
+        for k in range(0, len(order), batch_size):
+            rows = order[k:k + batch_size]
+            longest = int(lengths[rows].max())
+            self.batches.append((ids[rows, :longest], lengths[rows], *(t[rows] for t in others)))
+        self.shuffle = shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        order = torch.randperm(len(self.batches), generator=self.generator) if self.shuffle else range(len(self.batches))
+        for i in order:
+            yield self.batches[int(i)]
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from seqlab.lm import LengthBatches, count_parameters, pad_pairs, sentence_pairs, window_tensors
+from seqlab.lm import LengthBatches, LengthBuckets, count_parameters, pad_pairs, sentence_pairs, window_tensors
+from seqlab.text import pad_sequences
 from seqlab.ngram import ngram_events
 from seqlab.text import BOS, EOS, UNK, Vocab
 from seqlab.train import IGNORE_INDEX
@@ -61,3 +62,20 @@ def test_count_parameters_skips_frozen_ones():
     assert count_parameters(model) == 40 + 15
     model[0].weight.requires_grad_(False)
     assert count_parameters(model) == 15
+
+
+def test_length_buckets_trim_each_batch_and_keep_rows_together():
+    seqs = [[1] * n for n in (5, 1, 3, 2, 4, 1, 5)]
+    ids, lengths = pad_sequences(seqs)
+    labels = torch.arange(7)
+    buckets = LengthBuckets(ids, lengths, labels, batch_size=3, shuffle=True, seed=0)
+    assert len(buckets) == 3
+    seen = []
+    for x, lens, y in buckets:
+        assert x.shape[1] == int(lens.max())                 # cut to the longest row of the batch
+        assert torch.equal(lens, lengths[y]) and torch.equal(x, ids[y, :x.shape[1]])
+        seen += y.tolist()
+    assert sorted(seen) == list(range(7))
+    assert [y.tolist() for _, _, y in LengthBuckets(ids, lengths, labels, batch_size=3)][0] == [1, 5, 3]
+    with pytest.raises(ValueError):
+        LengthBuckets(ids, lengths[:3], labels)
