@@ -99,7 +99,7 @@ def number(pattern: str, text: str) -> float:
 
 def _group(item) -> str:
     module = item.path.stem
-    if module == "test_book" or module.startswith("test_chapter_"):
+    if module in ("test_book", "test_site", "test_glossary") or module.startswith("test_chapter_"):
         return "book"
     params = getattr(getattr(item, "callspec", None), "params", {})
     if module == "test_grading":
