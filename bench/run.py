@@ -58,7 +58,7 @@ def time_grading(assignment: str) -> tuple[float, str]:
         shutil.copy(source, subs / "reference.ipynb")
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "autograder.grade", assignment, str(subs),
-                               "--out", str(Path(tmp) / "out")], capture_output=True, text=True)
+                               "--out", str(Path(tmp) / "out")], capture_output=True, text=True, cwd=ROOT)
         seconds = time.perf_counter() - start
         status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
         csv = Path(tmp) / "out" / "grades.csv"

@@ -1,0 +1,167 @@
+"""The Colab path, exercised: launch button -> first cell installs ``seqlab`` -> the notebook runs.
+
+Colab is simulated in a fresh virtual environment:
+
+- only the packages Colab preinstalls (``COLAB_PREINSTALLED`` below, a dated subset of the list
+  Colab shows with ``pip list``; torch at this machine's version, since a CPU build is what is
+  here) plus ipykernel to run notebooks;
+- a fake ``google.colab`` module that every Python process of that environment imports at start
+  (``sitecustomize``), as Colab's runtime does, so the first cell takes its Colab branch;
+- git told (``url.<clone>.insteadOf``) to fetch the repository URL from a local clone of this
+  repository's committed HEAD, so the install line runs unchanged with no network.
+
+Then: the first code cell of every chapter and exercise runs in its own kernel (installing
+``seqlab`` from the clone, then picking the device); every module any chapter or exercise imports
+is importable after the install; the hidden checks (``autograder``) are *not* (they are not part of
+the ``seqlab`` install: students get the helper library, not the grader); one whole chapter and
+one whole exercise release (with the reference solution typed in) execute there.
+
+Slow (a few minutes: a virtual environment, torch, gensim). Needs the package registry, like
+``make``'s own install.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import assignment_utils as au
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+# What Colab preinstalls, as far as the course's notebooks care (checked 2026-12-01 against
+# Colab's `pip list`; update when Colab's image changes). gensim is deliberately absent: whether
+# or not Colab has it, the seqlab install must bring it.
+COLAB_PREINSTALLED = ["numpy", "matplotlib", "tqdm", "pandas", "scipy", "requests", "pyyaml",
+                      "ipykernel", "ipywidgets", "nbformat"]
+WHOLE_CHAPTER = "03_gradients"
+WHOLE_EXERCISE = "a03_gradients"
+
+
+def repository_url() -> str:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+
+
+def notebooks() -> list[Path]:
+    chapters = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    exercises = sorted(au.release_path(a) for a in au.assignments())
+    return chapters + exercises
+
+
+def _run(cmd, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def colab(tmp_path_factory):
+    """A simulated Colab runtime: (python, kernel env, tmp folder)."""
+    tmp = tmp_path_factory.mktemp("colab")
+    clone = tmp / "repo"
+    _run(["git", "clone", "--quiet", ROOT, clone])
+    venv = tmp / "venv"
+    _run([sys.executable, "-m", "venv", venv])
+    python = venv / "bin" / "python"
+    import torch  # the same torch version as this environment: a CPU build is on this machine
+    torch_spec = f"torch=={torch.__version__.split('+')[0]}"
+    _run([python, "-m", "pip", "install", "-q", torch_spec, *COLAB_PREINSTALLED], timeout=1200)
+
+    fake = tmp / "fake_colab"
+    (fake / "google" / "colab").mkdir(parents=True)  # "google" stays a namespace package
+    (fake / "google" / "colab" / "__init__.py").write_text('"""A stand-in for Colab\'s runtime module."""\n')
+    (fake / "sitecustomize.py").write_text("import google.colab  # Colab's runtime has it imported\n")
+    gitconfig = tmp / "gitconfig"
+    gitconfig.write_text(f'[url "file://{clone}"]\n\tinsteadOf = {repository_url()}\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env.update(PYTHONPATH=str(fake), GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1",
+               PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    return python, env, tmp
+
+
+def _execute(nb, python: Path, env: dict, tmp: Path, cwd: Path, timeout: int = 600):
+    """Run ``nb`` in a kernel of the simulated Colab environment (its python, its env)."""
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpecManager
+    from nbclient import NotebookClient
+
+    kernels = tmp / "kernels" / "colab"
+    kernels.mkdir(parents=True, exist_ok=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Colab (simulated)", "language": "python"}))
+    km = AsyncKernelManager(kernel_name="colab", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels.parent)]))
+    client = NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(cwd)}})
+    client.execute(env=env)  # passed on to the kernel's start: the simulated runtime's environment
+    return nb
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
+def test_first_cell_installs_seqlab_in_colab(colab, path):
+    python, env, tmp = colab
+    nb = nbformat.read(path, as_version=4)
+    first = au.first_code_cell(nb)
+    single = nbformat.v4.new_notebook(cells=[first], metadata=nb.metadata)
+    _execute(single, python, env, tmp, cwd=path.parent, timeout=900)
+    out = "".join(o.get("text", "") for o in single.cells[0].outputs if o.get("output_type") == "stream")
+    assert "device:" in out, f"{path.name}: the first cell did not pick a device: {out[-2000:]}"
+    pip_show = _run([python, "-m", "pip", "show", "seqlab"], env=env).stdout
+    assert "Name: seqlab" in pip_show
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names = set()
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("!", "%")))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # an exercise's stub may not parse on its own; its imports are elsewhere
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names - {"google"}  # google.colab exists only in Colab
+
+
+def test_install_brings_every_import_and_no_hidden_check(colab):
+    python, env, tmp = colab
+    # (the first-cell tests above installed seqlab; install it here too so this test stands alone)
+    _run([python, "-m", "pip", "install", "-q", f"seqlab @ git+{repository_url()}"], env=env, timeout=900)
+    modules = sorted(set().union(*(_imported_modules(p) for p in notebooks())))
+    probe = ("import importlib.util, json, sys; "
+             "print(json.dumps({m: importlib.util.find_spec(m) is not None for m in sys.argv[1:]}))")
+    found = json.loads(_run([python, "-c", probe, *modules, "autograder", "solutions"], env=env, cwd=tmp).stdout)
+    missing = [m for m in modules if not found[m]]
+    assert not missing, f"imported by the notebooks but not installed in Colab by the first cell: {missing}"
+    assert not found["autograder"], "the seqlab install ships the hidden checks (autograder) to students"
+    assert not found["solutions"]
+
+
+def test_a_whole_chapter_runs_in_colab(colab):
+    python, env, tmp = colab
+    path = ROOT / "chapters" / f"{WHOLE_CHAPTER}.ipynb"
+    nb = _execute(nbformat.read(path, as_version=4), python, env, tmp, cwd=path.parent)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+
+
+def test_a_whole_exercise_runs_in_colab_with_the_reference_typed_in(colab):
+    python, env, tmp = colab
+    filled = au.filled_release(au.load_release(WHOLE_EXERCISE), au.load_source(WHOLE_EXERCISE))
+    work = tmp / "exercise"
+    work.mkdir(exist_ok=True)
+    nb = _execute(filled, python, env, tmp, cwd=work)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
