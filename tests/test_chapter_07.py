@@ -1,0 +1,156 @@
+"""Chapter 7 (a Transformer preview): the executed notebook prints what the text claims.
+
+Bounds, not exact values: scaling keeps the score variance near 1 and the softmax unsaturated;
+our attention and multi-head attention agree with PyTorch's to rounding; a causal mask leaves
+earlier outputs exactly unchanged; self-attention without positions is permutation-equivariant;
+on the reviews the bag fails negations, the Transformer without positions fails contrasts and
+the LSTM and the positional Transformer solve both; Kneser-Ney wins both language-model tables,
+chosen on validation, and every model scores the same test tokens; the timing table is complete
+(timings are measurements: only their presence is checked); the figures are there.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import count_images, number, stdout_text
+
+pytestmark = pytest.mark.slow
+
+NUMBER = r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?"
+
+
+@pytest.fixture(scope="module")
+def nb(executed_chapter):
+    return executed_chapter("07_transformer")
+
+
+@pytest.fixture(scope="module")
+def out(nb) -> str:
+    return stdout_text(nb)
+
+
+def row(text: str, label: str) -> list[float]:
+    """The numbers on the first printed line that starts with ``label`` (label excluded)."""
+    match = re.search(rf"^\s*{re.escape(label)}(.*)$", text, flags=re.M)
+    assert match, f"no printed line starts with {label!r}"
+    return [float(v.replace(",", "")) for v in re.findall(NUMBER, match.group(1))]
+
+
+def after(text: str, marker: str) -> str:
+    assert marker in text, f"{marker!r} not printed"
+    return text[text.index(marker):]
+
+
+def test_scaling_table(out):
+    """Columns: d_k, var(q.k), var scaled, max weight unscaled / gradient size, max weight scaled / gradient size."""
+    table = after(out, "var(q.k)")
+    rows = {d_k: row(table, f"{d_k:5d} ") for d_k in (4, 16, 64, 256, 1024)}
+    for d_k, (var, var_scaled, m_raw, g_raw, m_sc, g_sc) in rows.items():
+        assert 0.85 * d_k < var < 1.15 * d_k, (d_k, var)
+        assert 0.9 < var_scaled < 1.1, (d_k, var_scaled)
+        assert m_sc < 0.3 and g_sc > 0.25, (d_k, m_sc, g_sc)
+    assert rows[256][2] > 0.85 and rows[256][3] < 0.5 * rows[256][5], rows[256]
+
+
+def test_attention_matches_pytorch(out):
+    assert number(r"no mask:\s+max \|ours - F.scaled_dot_product_attention\| = (\S+)", out) < 1e-5
+    assert number(r"with mask: max \|ours - F.scaled_dot_product_attention\| = (\S+)", out) < 1e-5
+    assert "weights sum to 1 per query: True  masked weights are 0: True" in out
+    for name in ("no mask ", "causal  "):
+        outputs, weights = row(out, f"{name}: max |ours - nn.MultiheadAttention| outputs")[0], \
+            row(out, f"{name}: max |ours - nn.MultiheadAttention| outputs")[1]
+        assert outputs < 1e-5 and weights < 1e-5, name
+    assert row(out, "parameters: ours") == [4224, 4224, 32, 4224]
+
+
+def test_causal_mask_blocks_the_future(out):
+    causal = row(out, "causal mask: largest change of each position's output:")
+    free = row(out, "no mask    : largest change of each position's output:")
+    assert len(causal) == len(free) == 8
+    assert causal[:5] == [0.0] * 5 and min(causal[5:]) > 0, causal
+    assert sum(v > 0 for v in free[:5]) >= 3, free
+
+
+def test_permutation_and_positions(out):
+    assert number(r"max \|attn\(x\[perm\]\) - attn\(x\)\[perm\]\| = (\S+)", out) < 1e-5
+    assert number(r"max \|mean over positions, permuted - original\| = (\S+)", out) < 1e-5
+    assert number(r"with positions: max \|mean over positions, permuted - original\| = (\S+)", out) > 0.01
+    assert "PE[1, :4] = [0.8415, 0.5403, 0.5332, 0.846]" in out
+
+
+def test_review_table(out):
+    """Mean ± sd over 3 seeds of all / plain / negated / contrast test accuracy."""
+    table = after(out, "test accuracy, 3 seeds")
+    res = {kind: row(table, kind + " ")[0::2] for kind in ("bag", "lstm", "transformer, no positions")}
+    res["transformer"] = row(re.sub(r"^transformer, no positions.*$", "", table, flags=re.M), "transformer ")[0::2]
+    for kind, values in res.items():
+        assert len(values) == 4, (kind, values)
+    bag, lstm, nopos, trans = res["bag"], res["lstm"], res["transformer, no positions"], res["transformer"]
+    assert bag[2] < 0.5 and bag[0] < 0.7, bag                       # the baseline fails negations
+    assert lstm[0] > 0.95 and lstm[2] > 0.9 and lstm[3] > 0.9, lstm
+    assert nopos[3] < 0.6 and nopos[2] > 0.85 and nopos[1] > 0.95, nopos   # order-blind: contrasts at chance
+    assert trans[0] > 0.95 and trans[3] > 0.9, trans                # positions fix the contrasts
+    spreads = {kind: row(table, kind + " ")[1::2] for kind in ("bag", "lstm")}
+    assert all(0 <= s < 0.2 for s in spreads["lstm"]), spreads
+    assert "label 1, predicted P(positive) =" in out or "label 0, predicted P(positive) =" in out
+
+
+def test_word_level_table(out):
+    kn_valid = row(out, "validation perplexity by order: 1:")
+    assert len(kn_valid) == 9                                         # "1: p  2: p ..." -> orders and values
+    order = int(number(r"chosen order (\d)", out))
+    valid_by_order = dict(zip([1] + kn_valid[1::2], kn_valid[0::2]))
+    assert order == min(valid_by_order, key=valid_by_order.get), "the order must be chosen on validation"
+    table = after(out, "words (")
+    n_test = number(r"words \((\d+) test tokens\)", out)
+    assert n_test == number(r"and test (\d+) predictions", out) == number(r"over (\d+) predictions", out)
+    kn = row(table, f"Kneser-Ney {order}-gram")
+    assert kn[1:] == [0.0] or kn[0] == 0, kn
+    rows = {name: row(table, name) for name in ("fixed window (3 words)", "RNN", "LSTM", "Transformer")}
+    kn_test = kn[-1]
+    assert 70 < kn_test < 110, kn
+    for name, (params, seconds, valid_ppl, test_ppl) in rows.items():
+        assert 1e5 < params < 1e6 and seconds > 0, (name, params)
+        assert kn_test < test_ppl < 400, (name, test_ppl)               # Kneser-Ney wins at this scale
+        assert valid_ppl > kn[-2], name
+    for name in rows:                                                  # still improving when the budget ends
+        curve = row(out, f"{name:24s} validation perplexity after each epoch:")
+        assert len(curve) == 2 and curve[1] < curve[0], (name, curve)
+
+
+def test_character_level_table(out):
+    table = after(out, "characters (")
+    n_test = number(r"characters \((\d+) test\)", out)
+    assert 30_000 < n_test < 40_000
+    kn_line = re.search(r"^Kneser-Ney (\d)-gram(.*)$", table, flags=re.M)
+    assert kn_line, table
+    kn_test = float(re.findall(NUMBER, kn_line.group(2))[-1])
+    assert 3.0 < kn_test < 4.5, kn_test
+    for name in ("LSTM", "Transformer"):
+        params, seconds, valid_ppl, test_ppl = row(table, name)
+        assert 1e4 < params < 5e5 and kn_test < test_ppl < 40, (name, test_ppl)
+
+
+def test_parallelism_table(out):
+    """Timings are measurements: only presence, shape and the exact columns (steps, memory) are checked."""
+    table = after(out, "steps LSTM")
+    for T, mb in ((16, 0.03), (64, 0.5), (256, 8.0), (1024, 128.0)):
+        values = row(table, f"{T:5d} ")
+        assert len(values) == 5, values
+        assert values[0] == T and values[1] == 1 and values[4] == mb, values
+        assert values[2] > 0 and values[3] > 0
+
+
+def test_figures(nb):
+    """Positional encodings, attention maps, the LM bar chart, the timing plot."""
+    assert count_images(nb) >= 4
+
+
+def test_frame(nb):
+    """Self-check answers in a dropdown, a Korean summary, a link to the exercise."""
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "```{admonition} Answers\n:class: dropdown" in text
+    assert "## 요약 (Korean summary)" in text
+    assert "../exercises/a07_transformer/a07_transformer.ipynb" in text
