@@ -3,7 +3,9 @@
 Committed notebooks (``git ls-files '*.ipynb'``: chapters, assignment sources and releases) must
 be valid nbformat 4 with no outputs and no execution counts, use the ``python3`` kernel, and open
 with the setup cell that installs ``seqlab`` in Colab from the repository named in _config.yml and
-picks the device with ``seqlab.get_device()``.
+picks the device with ``seqlab.get_device()``. Every notebook also carries Colab's metadata asking
+for a GPU runtime (``"accelerator": "GPU"``), so the launch button opens one: every chapter and
+exercise trains models, and all of them run on whatever device they find.
 """
 from __future__ import annotations
 
@@ -41,6 +43,13 @@ def test_notebook_is_valid_and_has_no_outputs(path):
     kernel = nb.metadata.get("kernelspec", {})
     assert kernel.get("name") == "python3" and kernel.get("language") == "python", \
         f"{path}: kernelspec must be python3 / python, found {kernel}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_notebook_asks_colab_for_a_gpu_runtime(path):
+    nb = nbformat.read(ROOT / path, as_version=4)
+    assert nb.metadata.get("accelerator") == "GPU", f"{path}: metadata lacks \"accelerator\": \"GPU\""
+    assert nb.metadata.get("colab", {}).get("gpuType"), f"{path}: metadata.colab.gpuType is missing"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
