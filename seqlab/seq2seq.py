@@ -41,7 +41,7 @@ ADJECTIVES = {"big": "keun", "small": "jageun", "old": "neulgeun", "young": "eor
               "hungry": "baegopeun", "kind": "chinjeolhan"}
 VERBS = {"sees": "bonda", "likes": "joahanda", "chases": "jjotneunda", "helps": "dopneunda",
          "follows": "ttareunda", "calls": "bureunda"}
-ARTICLES = ("the", "a")
+ARTICLES = ("the", "a", "an")    # "an" before a vowel; articles have no translation
 AND_SOURCE, AND_TARGET = "and", "geurigo"
 SUBJECT, OBJECT = "neun", "reul"    # topic/subject and object particles (one form each here)
 LEXICON = {**NOUNS, **ADJECTIVES, **VERBS, AND_SOURCE: AND_TARGET}
@@ -62,7 +62,11 @@ class Pair:
 def _noun_phrase(rng: random.Random, max_adjectives: int) -> list[str]:
     """``article adjective* noun`` with 0..max_adjectives distinct adjectives."""
     adjectives = rng.sample(sorted(ADJECTIVES), rng.randint(0, max_adjectives))
-    return [rng.choice(ARTICLES), *adjectives, rng.choice(sorted(NOUNS))]
+    words = [*adjectives, rng.choice(sorted(NOUNS))]
+    article = rng.choice(("the", "a"))
+    if article == "a" and words[0][0] in "aeiou":
+        article = "an"
+    return [article, *words]
 
 
 def translate(source: Sequence[str]) -> tuple[tuple[str, ...], tuple[int, ...]]:

@@ -44,6 +44,15 @@ def test_pairs_follow_the_grammar(clauses, max_adjectives):
         assert aligned == [i for i, w in enumerate(pair.source) if w not in s2s.ARTICLES]   # each word once
 
 
+def test_an_before_a_vowel():
+    pairs = s2s.make_pairs(500, seed=3)
+    for pair in pairs:
+        for article, word in zip(pair.source, pair.source[1:]):
+            if article in ("a", "an"):
+                assert article == ("an" if word[0] in "aeiou" else "a"), " ".join(pair.source)
+    assert any("an" in p.source for p in pairs)
+
+
 def test_the_verb_moves_to_the_end_of_its_clause():
     pair = s2s.make_pair(random.Random(0), 1, 1)
     verb = next(i for i, w in enumerate(pair.source) if w in s2s.VERBS)
