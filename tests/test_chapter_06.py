@@ -77,19 +77,19 @@ def classifier_table(out) -> dict[str, list[float]]:
 def test_attention_wins_on_held_out_words(out):
     t = classifier_table(out)
     attention = t["BiLSTM attention"]
-    assert attention[0] >= 0.95 and attention[2] >= 0.93, attention                 # "about 0.98"
+    assert attention[0] >= 0.95 and attention[2] >= 0.93 and attention[3] <= 0.05, attention   # "small spread"
     assert all(attention[2] > t[name][2] for name in MODELS if name != "BiLSTM attention"), t
     assert min(attention[4], attention[6], attention[8]) >= 0.85, attention         # every kind, negations included
     mean = t["BiLSTM mean"]
     assert attention[2] - mean[2] >= 0.1 and 0.7 <= mean[2] <= 0.88, mean           # "near 0.80"
-    assert mean[8] >= 0.9 and mean[6] <= 0.6, mean                                   # contrasts yes, negations no
+    assert mean[8] >= 0.9 and mean[6] <= 0.6, mean                                   # contrasts yes, most negations no
 
 
 def test_last_state_lstm_fits_seen_words_but_transfers_badly(out):
     t = classifier_table(out)
     lstm = t["LSTM (last state)"]
     assert lstm[0] >= 0.93, lstm                                                     # "almost perfect" on seen words
-    assert lstm[3] >= 0.1, lstm                                                      # "spread of about ±0.2"
+    assert lstm[3] >= 0.1, lstm                                                      # "varies widely" (the ± column)
     assert lstm[2] < t["bag MLP"][2] and lstm[2] <= t["BiLSTM attention"][2] - 0.1, (lstm, t["bag MLP"])
 
 
@@ -97,7 +97,7 @@ def test_bags_are_strong_on_plain_reviews_and_fail_on_order(out):
     t = classifier_table(out)
     bag_attention, attention, mlp, bag = t["bag attention"], t["BiLSTM attention"], t["bag MLP"], t["bag of embeddings"]
     assert bag_attention[4] >= 0.95 and bag_attention[4] >= attention[4] - 0.03, (bag_attention, attention)
-    assert 0.85 <= mlp[4] <= 0.97, mlp                                                # "about 0.92"
+    assert mlp[4] >= 0.85, mlp                                                        # "not far behind"
     assert bag[6] <= 0.4, bag                                                         # negations: far below chance
     for name in ("bag of embeddings", "bag MLP", "bag attention"):
         assert 0.35 <= t[name][8] <= 0.65, (name, t[name])                            # contrasts: about chance
@@ -110,7 +110,7 @@ def test_where_the_weights_sit(out):
     bag = row(out, "bag attention   : top weight")
     # [mean top weight, fraction on an adjective, 4 (the first-4 count), fraction in the first 4 tokens]
     assert bilstm[1] <= 0.05 and bilstm[3] >= 0.5, bilstm
-    assert bag[1] >= 0.3, bag                                                         # "half of the time"
+    assert bag[1] >= 0.3, bag                                                         # "often"
 
 
 def test_deleting_tokens(out):
