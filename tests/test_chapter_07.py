@@ -95,6 +95,7 @@ def test_review_table(out):
     spreads = {kind: row(table, kind + " ")[1::2] for kind in ("bag", "lstm")}
     assert all(0 <= s < 0.2 for s in spreads["lstm"]), spreads
     assert "label 1, predicted P(positive) =" in out or "label 0, predicted P(positive) =" in out
+    assert len(re.findall(r"head \d: '", after(out, "most-attended key per head:").splitlines()[0])) == 4
 
 
 def test_word_level_table(out):
@@ -115,6 +116,9 @@ def test_word_level_table(out):
         assert 1e5 < params < 1e6 and seconds > 0, (name, params)
         assert kn_test < test_ppl < 400, (name, test_ppl)               # Kneser-Ney wins at this scale
         assert valid_ppl > kn[-2], name
+    window = rows["fixed window (3 words)"][3]
+    assert window < min(rows[n][3] for n in ("RNN", "LSTM", "Transformer")), rows   # the best neural model here
+    assert number(r"(\d+\.\d) words per training sentence on average", out) < 30
     for name in rows:                                                  # still improving when the budget ends
         curve = row(out, f"{name:24s} validation perplexity after each epoch:")
         assert len(curve) == 2 and curve[1] < curve[0], (name, curve)
@@ -128,9 +132,11 @@ def test_character_level_table(out):
     assert kn_line, table
     kn_test = float(re.findall(NUMBER, kn_line.group(2))[-1])
     assert 3.0 < kn_test < 4.5, kn_test
+    test_ppl = {}
     for name in ("LSTM", "Transformer"):
-        params, seconds, valid_ppl, test_ppl = row(table, name)
-        assert 1e4 < params < 5e5 and kn_test < test_ppl < 40, (name, test_ppl)
+        params, seconds, valid_ppl, test_ppl[name] = row(table, name)
+        assert 1e4 < params < 5e5 and kn_test < test_ppl[name] < 40, (name, test_ppl)
+    assert test_ppl["LSTM"] < test_ppl["Transformer"], test_ppl
 
 
 def test_parallelism_table(out):
