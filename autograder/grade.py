@@ -62,6 +62,7 @@ else); 1 when the assignment itself could not be prepared.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -69,6 +70,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -76,6 +78,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import sandbox
 from autograder.release import (COURSE_ID, SOLUTIONS, ReleaseError, copy_assignment_source,
                                 generate_assignment, nbgrader_command,
                                 resolve_assignment, source_notebook_path, subprocess_env,
@@ -100,6 +103,10 @@ KERNEL_STARTUP_TIMEOUT = 180  # s; nbclient's default of 60 s is too short on a 
 
 class UsageError(Exception):
     """Bad arguments: reported with exit status 2."""
+
+
+class SandboxError(Exception):
+    """The sandbox does not work on this machine (and ``--no-sandbox`` was not given): exit 4."""
 
 
 @dataclass
@@ -130,6 +137,8 @@ class GradingRun:
     out_dir: Path
     test_cells: dict[str, float]        # grade_id -> max points, in notebook order
     results: list[StudentResult]
+    sandboxed: bool = True
+    gradebook_problems: list[str] = field(default_factory=list)  # see verify_gradebook
 
     def by_student(self) -> dict[str, StudentResult]:
         return {r.student_id: r for r in self.results}
@@ -295,19 +304,34 @@ def _kill_tree(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+@dataclass
+class SandboxPlan:
+    """How this run sandboxes kernels (see :mod:`autograder.sandbox`); None means no sandbox."""
+    jupyter_dir: Path                   # holds the sandbox kernelspec
+    hide: list[Path]                    # besides the output folder: submissions, solutions
+    limits: sandbox.Limits
+
+
 def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_cell: int,
-                  timeout_per_student: float) -> tuple[int | None, float, str]:
+                  timeout_per_student: float, *, plan: SandboxPlan | None = None
+                  ) -> tuple[int | None, float, str]:
     """``nbgrader autograde --student`` in a subprocess; (exit code or None if killed by the
-    backstop, seconds, log text). The log is also written to ``logs/<student>.log``."""
+    backstop, seconds, log text). The log is also written to ``logs/<student>.log``. With a
+    ``plan``, the notebook's kernel runs in that student's sandbox."""
+    extra, env = [], subprocess_env()
+    settings = None
+    if plan is not None:
+        settings = sandbox.settings_for(out_dir, student_id, plan.hide, plan.limits)
+        extra, env = sandbox.nbgrader_args(settings), sandbox.student_env(env, settings, plan.jupyter_dir)
     cmd = nbgrader_command("autograde", assignment, out_dir, out_dir / "gradebook.db",
                            "--student", student_id, "--force",
                            f"--ExecutePreprocessor.timeout={int(timeout_per_cell)}",
-                           f"--ExecutePreprocessor.startup_timeout={KERNEL_STARTUP_TIMEOUT}")
+                           f"--ExecutePreprocessor.startup_timeout={KERNEL_STARTUP_TIMEOUT}", *extra)
     log_path = out_dir / "logs" / f"{student_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=out_dir, env=subprocess_env(), stdout=log,
+        proc = subprocess.Popen(cmd, cwd=out_dir, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
             code: int | None = proc.wait(timeout=timeout_per_student)
@@ -315,6 +339,10 @@ def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_c
             _kill_tree(proc)
             code = None
             log.write(f"\n[autograder.grade] stopped after {timeout_per_student:g} s (--timeout-per-student)\n")
+        if settings is not None:
+            if reason := sandbox.killed_reason(settings):
+                log.write(f"\n[autograder.grade] {reason}\n")
+            shutil.rmtree(settings.scratch, ignore_errors=True)  # what the student wrote; never read
     seconds = time.monotonic() - start
     return code, seconds, log_path.read_text(encoding="utf-8", errors="replace")
 
@@ -387,9 +415,11 @@ def classify(sub: Submission, out_dir: Path, assignment: str, notebook_name: str
                                          f"notebook ({marker}); grade this student again "
                                          f"(see logs/{sub.student_id}.log)")
         if "DeadKernelError" in log or "Kernel died" in log:
+            killed = re.search(r"^\[autograder\.grade\] (the sandbox was killed.*)$", log, re.M)
+            why = f"{killed.group(1)}; " if killed else ""
             return StudentResult(status=KERNEL_DIED, score=0.0, cell_scores=zero, **base,
-                                 details="the kernel died while running the notebook (os._exit, a crash "
-                                         "or out of memory); nbgrader records no score")
+                                 details=f"{why}the kernel died while running the notebook (os._exit, a "
+                                         f"crash, out of memory or CPU time); nbgrader records no score")
         if TIMEOUT_ENAME in log or "UnresponsiveKernelError" in log or "became unresponsive" in log:
             # e.g. a loop that catches KeyboardInterrupt: nbgrader's interrupt does not stop it
             preview = re.search(r"preview of the cell contents:\s*-+\s*\n\s*(.+)", log)
@@ -428,7 +458,7 @@ def infrastructure_failure(code: int | None, log: str) -> str | None:
 
 def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, notebook_name: str,
                    test_cells: dict[str, float], timeout_per_cell: int, timeout_per_student: float,
-                   jobs: int, say) -> list[tuple[Submission, StudentResult]]:
+                   jobs: int, say, plan: SandboxPlan | None = None) -> list[tuple[Submission, StudentResult]]:
     """Autograde ``subs`` (each in its own subprocess, ``jobs`` at a time) and classify them.
 
     A student whose run failed for a reason in ``INFRASTRUCTURE_FAILURES`` (a kernel that did
@@ -438,7 +468,8 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
     done: list[tuple[Submission, StudentResult]] = []
 
     def grade_one(sub: Submission):
-        return run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student)
+        sandboxed = {"plan": plan} if plan is not None else {}
+        return run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student, **sandboxed)
 
     def finish(sub: Submission, raw, retry: list[Submission] | None) -> None:
         code, seconds, log = raw
@@ -466,6 +497,73 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
     for sub in retry:
         finish(sub, grade_one(sub), None)
     return done
+
+
+# ----------------------------------------------------------------------------- the gradebook check
+
+GRADEBOOK_SCORES = """
+SELECT sa.student_id, bc.name, g.auto_score, g.manual_score, g.extra_credit, sn.late_submission_penalty
+FROM grade g JOIN submitted_notebook sn ON g.notebook_id = sn.id
+JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+JOIN assignment a ON sa.assignment_id = a.id
+JOIN base_cell bc ON g.cell_id = bc.id
+WHERE a.name = ?"""
+
+
+def _read_only(db_path: Path):
+    import sqlite3
+    return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+
+
+def gradebook_schema(db_path: Path) -> set[tuple[str, str, str]]:
+    """Every object (table, index, trigger, view) of the gradebook: (type, name, sql)."""
+    with contextlib.closing(_read_only(db_path)) as db:
+        return {(t, n, sql or "") for t, n, sql in db.execute("SELECT type, name, sql FROM sqlite_master")}
+
+
+def verify_gradebook(db_path: Path, assignment: str, results: list[StudentResult],
+                     schema_before: set[tuple[str, str, str]]) -> list[str]:
+    """What is wrong in the gradebook after a run (empty when nothing is): objects the grader did
+    not create (a trigger, a view), scores nobody entered (``manual_score``, ``extra_credit``, a
+    late penalty), and students whose total differs from ``grades.csv``. Each line names the
+    students affected."""
+    problems = []
+    schema = gradebook_schema(db_path)
+    for kind, name, sql in sorted(schema - schema_before):
+        changed = "changed" if any(n == name for _, n, _ in schema_before) else "added"
+        problems.append(f"gradebook {kind} {name!r} was {changed} during grading: {' '.join(sql.split())[:200]}")
+    for kind, name, _ in sorted(schema_before - schema):
+        if not any(n == name for _, n, _ in schema):
+            problems.append(f"gradebook {kind} {name!r} was removed during grading")
+    totals: dict[str, float] = {}
+    manual: dict[str, list[str]] = {}
+    with contextlib.closing(_read_only(db_path)) as db:
+        for student, cell, auto, man, extra, penalty in db.execute(GRADEBOOK_SCORES, (assignment,)):
+            if man is not None or extra is not None or penalty:
+                manual.setdefault(student, []).append(cell)
+            totals[student] = totals.get(student, 0.0) + float((man if man is not None else auto) or 0) \
+                + float(extra or 0)
+    if manual:
+        problems.append(f"manual scores, extra credit or late penalties that nobody entered, for "
+                        f"{len(manual)} student(s): " + "; ".join(f"{s} ({', '.join(sorted(set(c)))})"
+                                                                 for s, c in sorted(manual.items())))
+    csv_scores = {r.student_id: r.score for r in results}
+    differ = [f"{s} (gradebook {totals.get(s, 0.0):g}, grades.csv {csv_scores.get(s, 0.0):g})"
+              for s in sorted(set(totals) | set(csv_scores))
+              if abs(totals.get(s, 0.0) - csv_scores.get(s, 0.0)) > 1e-9 or s not in csv_scores]
+    if differ:
+        problems.append(f"gradebook totals differ from grades.csv for {len(differ)} student(s): " + "; ".join(differ))
+    return problems
+
+
+def report_gradebook_problems(problems: list[str], path: Path) -> None:
+    """Say loudly (stderr and ``path``) that the gradebook cannot be trusted."""
+    text = ("GRADEBOOK CHECK FAILED: the gradebook does not match what this run graded, so "
+            "nbgrader export and formgrader would show wrong grades. grades.csv holds the scores "
+            "this run computed; inspect or discard gradebook.db.\n" + "\n".join(f"- {p}" for p in problems) + "\n")
+    path.write_text(text, encoding="utf-8")
+    bar = "!" * 78
+    print(f"\n{bar}\n{text}{bar}", file=sys.stderr, flush=True)
 
 
 def generate_feedback(assignment: str, out_dir: Path) -> bool:
@@ -502,10 +600,13 @@ def format_table(run: GradingRun) -> str:
 def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
                       timeout_per_cell: int = 60, timeout_per_student: float = 300,
                       feedback: bool = True, solutions_dir: Path = SOLUTIONS,
-                      jobs: int = 1, progress: bool = True) -> GradingRun:
+                      jobs: int = 1, progress: bool = True, sandboxed: bool = True,
+                      limits: sandbox.Limits | None = None) -> GradingRun:
     """Autograde every submission in ``submissions_dir`` into the course directory ``out_dir``
-    and write ``out_dir/grades.csv``. Raises :class:`UsageError` for bad arguments and
-    :class:`~autograder.release.ReleaseError` if the assignment cannot be generated."""
+    and write ``out_dir/grades.csv``; then check the gradebook against it. Raises
+    :class:`UsageError` for bad arguments, :class:`SandboxError` when ``sandboxed`` and the
+    sandbox does not work here, and :class:`~autograder.release.ReleaseError` if the assignment
+    cannot be generated."""
     solutions_dir = Path(solutions_dir).resolve()
     try:
         assignment = resolve_assignment(assignment, solutions_dir)
@@ -519,11 +620,21 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
     source_nb = source_notebook_path(assignment, solutions_dir)
     notebook_name = source_nb.name
     test_cells = graded_test_cells(nbformat.read(source_nb, as_version=4))
+    if sandboxed:
+        with tempfile.TemporaryDirectory(prefix="seqlab-sandbox-check-") as tmp:
+            if problem := sandbox.check(Path(tmp) / "check"):
+                raise SandboxError(problem)
 
     prepare_out_dir(out_dir)
     say = print if progress else (lambda *a, **k: None)
-    say(f"preparing {assignment} in {out_dir}", flush=True)
+    say(f"preparing {assignment} in {out_dir}" + ("" if sandboxed else " (NO SANDBOX)"), flush=True)
     build_course(assignment, out_dir, solutions_dir, timeout_per_cell)
+    schema = gradebook_schema(out_dir / "gradebook.db")
+    plan = None
+    if sandboxed:
+        limits = limits or sandbox.Limits(cpu_seconds=max(60, int(timeout_per_student)))
+        plan = SandboxPlan(sandbox.install_kernelspec(out_dir / "sandbox" / "jupyter"),
+                           [submissions_dir, solutions_dir], limits)
 
     subs = collect_submissions(submissions_dir, notebook_name)
     if not subs:
@@ -544,16 +655,19 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
         write_notebook(nb, out_dir / "submitted" / sub.student_id / assignment / notebook_name)
         to_grade.append(sub)
     for sub, result in _autograde_all(to_grade, assignment, out_dir, notebook_name, test_cells,
-                                      timeout_per_cell, timeout_per_student, jobs, say):
+                                      timeout_per_cell, timeout_per_student, jobs, say, plan):
         results.append(result)
 
-    run = GradingRun(assignment, out_dir, test_cells, results)
+    run = GradingRun(assignment, out_dir, test_cells, results, sandboxed)
     if feedback and any((out_dir / "autograded").glob(f"*/{assignment}")):
         say("generating feedback ...")
         if not generate_feedback(assignment, out_dir):
             print("warning: nbgrader generate_feedback failed for some students; see "
                   f"{out_dir / 'logs' / '_generate_feedback.log'}", file=sys.stderr)
     write_csv(run, out_dir / "grades.csv")
+    run.gradebook_problems = verify_gradebook(out_dir / "gradebook.db", assignment, results, schema)
+    if run.gradebook_problems:
+        report_gradebook_problems(run.gradebook_problems, out_dir / "GRADEBOOK_CHECK_FAILED.txt")
     return run
 
 
@@ -574,18 +688,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS,
                         help="folder of source assignments (default: solutions/ of this repository)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code without the bubblewrap sandbox: it can then read other "
+                             "students' work and rewrite the gradebook (only for trusted notebooks)")
+    parser.add_argument("--memory-limit", type=int, default=sandbox.Limits.memory_mb, metavar="MB",
+                        help=f"memory of each sandboxed process (default {sandbox.Limits.memory_mb})")
+    parser.add_argument("--max-processes", type=int, default=sandbox.Limits.max_processes, metavar="N",
+                        help=f"processes a notebook may start (default {sandbox.Limits.max_processes})")
     args = parser.parse_args(argv)
     if args.timeout_per_cell <= 0 or args.timeout_per_student <= 0 or args.jobs <= 0:
         parser.error("timeouts and --jobs must be positive")
+    if args.memory_limit <= 0 or args.max_processes <= 0:
+        parser.error("--memory-limit and --max-processes must be positive")
+    limits = sandbox.Limits(memory_mb=args.memory_limit, max_processes=args.max_processes,
+                            cpu_seconds=max(60, int(args.timeout_per_student)))
     try:
         run = grade_submissions(args.assignment, args.submissions, args.out,
                                 timeout_per_cell=args.timeout_per_cell,
                                 timeout_per_student=args.timeout_per_student,
                                 feedback=not args.no_feedback, solutions_dir=args.solutions,
-                                jobs=args.jobs)
+                                jobs=args.jobs, sandboxed=not args.no_sandbox, limits=limits)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except SandboxError as e:
+        print(f"error: the grading sandbox does not work on this machine: {e}.\n"
+              f"Without it, student code runs with your permissions: it can read every other "
+              f"submission and rewrite the gradebook. Fix the sandbox, or grade trusted notebooks "
+              f"with --no-sandbox (GRADE_ARGS=--no-sandbox).", file=sys.stderr)
+        return 4
     except ReleaseError as e:
         print(f"error: could not prepare the assignment: {e}", file=sys.stderr)
         return 1
@@ -596,6 +727,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"grades: {run.out_dir / 'grades.csv'}")
     if any((run.out_dir / "feedback").glob("*")):
         print(f"feedback: {run.out_dir / 'feedback'}/<student>/{run.assignment}/")
+    if not run.sandboxed:
+        print("warning: graded WITHOUT the sandbox (--no-sandbox)", file=sys.stderr)
+    if run.gradebook_problems:
+        print(f"error: the gradebook check failed; see {run.out_dir / 'GRADEBOOK_CHECK_FAILED.txt'}", file=sys.stderr)
+        return 3
+    print("gradebook check: every total matches grades.csv")
     return 0
 
 
