@@ -340,8 +340,6 @@ def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_c
             code = None
             log.write(f"\n[autograder.grade] stopped after {timeout_per_student:g} s (--timeout-per-student)\n")
         if settings is not None:
-            if reason := sandbox.killed_reason(settings):
-                log.write(f"\n[autograder.grade] {reason}\n")
             shutil.rmtree(settings.scratch, ignore_errors=True)  # what the student wrote; never read
     seconds = time.monotonic() - start
     return code, seconds, log_path.read_text(encoding="utf-8", errors="replace")
@@ -415,11 +413,9 @@ def classify(sub: Submission, out_dir: Path, assignment: str, notebook_name: str
                                          f"notebook ({marker}); grade this student again "
                                          f"(see logs/{sub.student_id}.log)")
         if "DeadKernelError" in log or "Kernel died" in log:
-            killed = re.search(r"^\[autograder\.grade\] (the sandbox was killed.*)$", log, re.M)
-            why = f"{killed.group(1)}; " if killed else ""
             return StudentResult(status=KERNEL_DIED, score=0.0, cell_scores=zero, **base,
-                                 details=f"{why}the kernel died while running the notebook (os._exit, a "
-                                         f"crash, out of memory or CPU time); nbgrader records no score")
+                                 details="the kernel died while running the notebook (os._exit, a crash, "
+                                         "out of memory or CPU time); nbgrader records no score")
         if TIMEOUT_ENAME in log or "UnresponsiveKernelError" in log or "became unresponsive" in log:
             # e.g. a loop that catches KeyboardInterrupt: nbgrader's interrupt does not stop it
             preview = re.search(r"preview of the cell contents:\s*-+\s*\n\s*(.+)", log)

@@ -16,16 +16,16 @@ The launcher runs ``bwrap`` around ``python -m ipykernel_launcher`` with:
 - no network (``--unshare-net``: ZeroMQ talks to the kernel over Unix sockets, not TCP);
 - its own process namespace (``--unshare-pid``, ``--die-with-parent``): when the kernel exits or
   is killed, every process it started dies with it;
-- no capabilities (``--cap-drop ALL``), so it cannot undo any of this;
-- limits: ``RLIMIT_DATA`` (memory; not ``RLIMIT_AS``, which counts torch's and CUDA's address
-  space reservations), ``RLIMIT_CPU`` (CPU seconds per process), and a process count enforced by
-  the launcher, which stays outside and kills the whole sandbox when the count goes over the limit
-  (``RLIMIT_NPROC`` does not bind root, and cgroups are not everywhere).
+- a user of its own: the kernel does not run as root but as a fresh numeric user id (no account
+  needed) that owns only the student's folder, with no capabilities, so it cannot undo any of
+  this;
+- limits: ``RLIMIT_DATA`` (memory of each process; not ``RLIMIT_AS``, which counts torch's and
+  CUDA's address-space reservations), ``RLIMIT_CPU`` (CPU seconds of each process) and
+  ``RLIMIT_NPROC`` (processes and threads of the sandbox's user: a fork bomb gets errors, not the
+  machine; it would not bind root, hence the user of its own).
 
 The kernelspec interrupts the kernel by message (``interrupt_mode: message``): a signal sent to
-the launcher would not reach a process inside the sandbox's namespace. When the launcher kills a
-sandbox it writes why to ``<out>/sandbox/<student>.killed`` (outside the student's folder), which
-the grader puts in the student's details.
+the launcher would not reach a process inside the sandbox's namespace.
 
 :func:`check` is the start-up check of ``make grade``: it runs a probe in the sandbox and returns
 what does not work (``None`` when everything does).
@@ -36,24 +36,21 @@ import json
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 KERNEL_NAME = "seqlab-sandbox"
 ENV_VAR = "SEQLAB_SANDBOX"  # the launcher's settings (JSON), set by the grader per student
 ROOT = Path(__file__).resolve().parents[1]
-WATCH_INTERVAL = 0.02  # s between two counts of the sandbox's processes
 
 
 @dataclass
 class Limits:
     memory_mb: int = 4096        # RLIMIT_DATA of every process in the sandbox
     cpu_seconds: int = 600       # RLIMIT_CPU of every process in the sandbox
-    max_processes: int = 64      # processes (not threads) in the sandbox, the kernel included
+    max_processes: int = 256     # RLIMIT_NPROC: processes and threads of the sandbox user
 
 
 @dataclass
@@ -61,7 +58,7 @@ class Settings:
     scratch: str                          # the student's writable folder
     hide: list[str] = field(default_factory=list)   # folders the kernel must not see
     limits: Limits = field(default_factory=Limits)
-    report: str = ""                      # where the launcher writes why it killed the sandbox
+    uid: int = 0                          # the sandbox's own user (set by settings_for)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -70,7 +67,7 @@ class Settings:
     def from_json(cls, text: str) -> "Settings":
         data = json.loads(text)
         return cls(scratch=data["scratch"], hide=list(data.get("hide", [])),
-                   limits=Limits(**data.get("limits", {})), report=data.get("report", ""))
+                   limits=Limits(**data.get("limits", {})), uid=int(data.get("uid", 0)))
 
 
 class SandboxUnavailable(Exception):
@@ -144,17 +141,16 @@ def settings_for(out_dir: Path, student_id: str, hide: list[Path], limits: Limit
     fresh): ``out_dir`` itself is always hidden."""
     scratch = out_dir / "sandbox" / student_id
     prepare_scratch(scratch)
-    report = out_dir / "sandbox" / f"{student_id}.killed"
-    if report.exists():
-        report.unlink()
     return Settings(scratch=str(scratch), hide=[str(out_dir), *map(str, hide)], limits=limits,
-                    report=str(report))
+                    uid=new_uid())
 
 
-def killed_reason(settings: Settings) -> str:
-    """Why the launcher killed this student's sandbox, or ""."""
-    path = Path(settings.report) if settings.report else None
-    return path.read_text(encoding="utf-8").strip() if path and path.is_file() else ""
+def new_uid() -> int:
+    """A user id of its own for one sandbox (no account needed): ``RLIMIT_NPROC`` counts the
+    processes and threads of a user, and does not bind root, so each sandbox runs as a user that
+    nothing else on the machine runs as."""
+    import random
+    return random.randrange(200_000, 2_000_000_000)
 
 
 # ----------------------------------------------------------------------------- the sandbox
@@ -167,86 +163,76 @@ def bwrap_command(settings: Settings, argv: list[str]) -> list[str]:
     """``bwrap ... -- argv``: the sandbox described in the module docstring."""
     scratch = Path(settings.scratch)
     home = scratch / "home"
-    cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-           "--new-session", "--cap-drop", "ALL"]
-    # What the kernel needs and a tmpfs above would hide: the interpreter, the venv, the repository.
-    needed = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent,
-              ROOT} | {Path(p).resolve() for p in sys.path if p and Path(p).exists()}
-    hidden = sorted({Path(h).resolve() for h in settings.hide} | {ROOT / ".git", ROOT / "solutions"}
-                    | {Path("/root").resolve(), Path(os.path.expanduser("~")).resolve()})
-    for folder in hidden:
-        if folder.is_dir():
-            cmd += ["--tmpfs", str(folder)]
-            # re-expose what the kernel needs that lives under a hidden folder (e.g. pyenv in ~)
-            for keep in sorted(needed):
-                if keep != folder and _under(keep, folder) and not any(_under(keep, Path(h)) for h in settings.hide):
-                    cmd += ["--ro-bind", str(keep), str(keep)]
-    for keep in sorted(needed):
-        if _under(keep, Path("/tmp")) and not any(_under(keep, h) for h in hidden):
-            cmd += ["--ro-bind", str(keep), str(keep)]
-    cmd += ["--bind", str(scratch), str(scratch), "--chdir", str(home),
+           "--new-session", "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    empty: list[Path] = []  # folders replaced by an empty tmpfs so far
+
+    def mount(option: str, path: Path, *, perms: str | None = None) -> None:
+        # bwrap makes missing parents 0700 inside a tmpfs: make them 0755, or the sandbox's
+        # user could not reach what is mounted below them
+        for parent in reversed(path.parents):
+            if any(parent != e and _under(parent, e) for e in empty):
+                cmd.extend(["--perms", "0755", "--dir", str(parent)])
+        if perms:
+            cmd.extend(["--perms", perms])
+        cmd.extend([option, str(path)] if option == "--tmpfs" else [option, str(path), str(path)])
+        if option == "--tmpfs":
+            empty.append(path)
+
+    mount("--tmpfs", Path("/tmp"), perms="1777")
+    # What the kernel needs and a tmpfs would hide: the interpreter, the venv, the repository.
+    needed = sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), ROOT}
+                    | {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()})
+    hide = [Path(h).resolve() for h in settings.hide]
+    hidden = sorted(set(hide) | {ROOT / ".git", ROOT / "solutions", Path("/root"),
+                                 Path(os.path.expanduser("~")).resolve()})
+    exposed: set[Path] = set()
+    for folder in [Path("/tmp"), *hidden]:
+        if folder != Path("/tmp"):
+            if not folder.is_dir():
+                continue
+            mount("--tmpfs", folder)
+        for keep in needed:  # re-expose what is needed below it (e.g. pyenv in ~, a repo in /tmp)
+            if (keep != folder and _under(keep, folder) and keep not in exposed
+                    and not any(_under(keep, h) for h in hide)
+                    and not any(_under(keep, e) and e != keep for e in exposed)):
+                mount("--ro-bind", keep)
+                exposed.add(keep)
+    mount("--bind", scratch)
+    cmd += ["--chdir", str(home),
             "--setenv", "HOME", str(home), "--setenv", "TMPDIR", "/tmp",
             "--setenv", "MPLCONFIGDIR", str(home / ".matplotlib"),
             "--unsetenv", "JPY_PARENT_PID", "--unsetenv", ENV_VAR, "--", *argv]
     return cmd
 
 
-def _limit_child(limits: Limits):
-    """preexec_fn of bwrap: the resource limits (inherited by everything in the sandbox) and
-    death with the launcher."""
-    def apply() -> None:
-        mem = int(limits.memory_mb) * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))
-        cpu = int(limits.cpu_seconds)
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        try:
-            import ctypes
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except Exception:
-            pass
-    return apply
+DROP = ("import os, sys; uid = int(sys.argv[1]); os.setgroups([]); os.setgid(uid); os.setuid(uid); "
+        "os.execv(sys.argv[2], sys.argv[2:])")
 
 
-def _count_processes(pid: int) -> int:
-    """Processes (not threads) in the tree under ``pid``, ``pid`` excluded."""
-    import psutil
-    try:
-        return len(psutil.Process(pid).children(recursive=True))
-    except psutil.Error:
-        return 0
+def sandboxed_command(settings: Settings, argv: list[str]) -> list[str]:
+    """bwrap around a short step that becomes the sandbox's own user and then runs ``argv``."""
+    return bwrap_command(settings, [sys.executable, "-c", DROP, str(settings.uid), *argv])
 
 
-def run_sandboxed(settings: Settings, argv: list[str], *, stdin=None, stdout=None, stderr=None,
-                  timeout: float | None = None) -> tuple[int, str]:
-    """Run ``argv`` in the sandbox, enforce the process limit, and wait; returns (exit status,
-    why the sandbox was killed or "")."""
-    proc = subprocess.Popen(bwrap_command(settings, argv), stdin=stdin, stdout=stdout, stderr=stderr,
-                            preexec_fn=_limit_child(settings.limits))
-    # bwrap, its init (pid 1 of the namespace) and the kernel itself are not the student's
-    allowed = settings.limits.max_processes + 2
-    reason = ""
-    deadline = None if timeout is None else time.monotonic() + timeout
+def apply_limits(limits: Limits) -> None:
+    """Set the resource limits of this process (inherited by the sandbox and all in it)."""
+    mem = int(limits.memory_mb) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))
+    cpu = int(limits.cpu_seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    nproc = int(limits.max_processes)
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
-    def stop(signum, frame):  # the kernel manager terminates the launcher: take the sandbox along
-        proc.kill()
-        raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGTERM, stop)
-    while True:
-        try:
-            code = proc.wait(timeout=WATCH_INTERVAL)
-            return code, reason
-        except subprocess.TimeoutExpired:
-            pass
-        if not reason and _count_processes(proc.pid) > allowed:
-            reason = (f"the sandbox was killed: the notebook started more than "
-                      f"{settings.limits.max_processes} processes")
-            proc.kill()
-        if deadline is not None and time.monotonic() > deadline and not reason:
-            reason = f"the sandbox was killed after {timeout:g} s"
-            proc.kill()
+def give_to_sandbox_user(path: Path, uid: int) -> None:
+    """Make ``path`` (and everything under it) the sandbox user's."""
+    for root, dirs, files in os.walk(path):
+        os.chown(root, uid, uid)
+        for name in files:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
 
 
 def launch(argv: list[str] | None = None) -> int:
@@ -262,6 +248,7 @@ def launch(argv: list[str] | None = None) -> int:
         return 2
     settings = Settings.from_json(text)
     home = Path(settings.scratch) / "home"
+    os.chmod(connection_file, 0o600)
     # the notebook's folder (the kernel manager's working directory) minus notebooks, for any
     # file an assignment ships beside its notebook
     cwd = Path.cwd()
@@ -273,11 +260,10 @@ def launch(argv: list[str] | None = None) -> int:
                     shutil.copytree(item, target, symlinks=True, dirs_exist_ok=True)
                 elif item.is_file():
                     shutil.copyfile(item, target)
-    code, reason = run_sandboxed(settings, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file])
-    if reason and settings.report:
-        Path(settings.report).write_text(reason + "\n", encoding="utf-8")
-        print(reason, file=sys.stderr)
-    return code
+    give_to_sandbox_user(Path(settings.scratch), settings.uid)
+    apply_limits(settings.limits)
+    cmd = sandboxed_command(settings, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file])
+    os.execvp(cmd[0], cmd)  # the kernel manager's process is bwrap itself: killing it ends the sandbox
 
 
 # ----------------------------------------------------------------------------- start-up check
@@ -296,6 +282,9 @@ try:
 except OSError:
     pass
 open(os.path.join(os.environ["HOME"], "ok"), "w").write("ok")
+open("/tmp/ok", "w").write("ok")
+if os.getuid() == 0 or open("/proc/self/status").read().split("CapEff:")[1].split()[0].strip("0"):
+    problems.append("runs as root or with capabilities")
 import ipykernel, zmq  # the kernel must start
 print("; ".join(problems) or "ok")
 """
@@ -314,11 +303,14 @@ def check(work_dir: Path) -> str | None:
     (secret / "gradebook.db").write_text("x")
     settings = Settings(scratch=str(work_dir / "probe"), hide=[str(secret)],
                         limits=Limits(memory_mb=2048, cpu_seconds=60, max_processes=16))
+    settings.uid = new_uid()
     prepare_scratch(Path(settings.scratch))
+    give_to_sandbox_user(Path(settings.scratch), settings.uid)
     try:
-        proc = subprocess.run(bwrap_command(settings, [sys.executable, "-c", PROBE, str(outside),
-                                                      str(secret / "gradebook.db")]),
-                              capture_output=True, text=True, timeout=120, preexec_fn=_limit_child(settings.limits))
+        proc = subprocess.run(sandboxed_command(settings, [sys.executable, "-c", PROBE, str(outside),
+                                                          str(secret / "gradebook.db")]),
+                              capture_output=True, text=True, timeout=120,
+                              preexec_fn=lambda: apply_limits(settings.limits))
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"the sandbox probe failed to run: {e}"
     finally:
