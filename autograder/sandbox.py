@@ -256,7 +256,7 @@ def launch(argv: list[str] | None = None) -> int:
         for item in cwd.iterdir():
             if item.suffix != ".ipynb" and not item.is_symlink():
                 target = home / item.name
-                if item.is_dir():
+                if item.is_dir() and not _under(Path(settings.scratch).resolve(), item.resolve()):
                     shutil.copytree(item, target, symlinks=True, dirs_exist_ok=True)
                 elif item.is_file():
                     shutil.copyfile(item, target)
