@@ -80,6 +80,14 @@ def test_permutation_and_positions(out):
     assert "PE[1, :4] = [0.8415, 0.5403, 0.5332, 0.846]" in out
 
 
+def test_learned_and_sinusoidal_positions(out):
+    sinusoidal = re.search(r"^sinusoidal: output \(2, 10, 32\), pe \(256, 32\) fixed, ([\d,]+) parameters", out, re.M)
+    learned = re.search(r"^learned   : output \(2, 10, 32\), pe \(256, 32\) trainable, ([\d,]+) parameters", out, re.M)
+    assert sinusoidal and learned, "the encoder with both kinds of positions"
+    as_int = lambda m: int(m.group(1).replace(",", ""))   # noqa: E731
+    assert as_int(learned) - as_int(sinusoidal) == 256 * 32
+
+
 def test_review_table(out):
     """Mean ± sd over 3 seeds of all / plain / negated / contrast test accuracy."""
     table = after(out, "test accuracy, 3 seeds")
@@ -96,6 +104,12 @@ def test_review_table(out):
     assert all(0 <= s < 0.2 for s in spreads["lstm"]), spreads
     assert "label 1, predicted P(positive) =" in out or "label 0, predicted P(positive) =" in out
     assert len(re.findall(r"head \d: '", after(out, "most-attended key per head:").splitlines()[0])) == 4
+    curves = after(out, "validation accuracy after each epoch, seed 0:")
+    for kind in ("bag", "lstm", "transformer, no positions"):
+        curve = row(curves, kind + " ")
+        assert len(curve) == 10, kind
+        assert curve[0] < 0.65, (kind, curve)                         # every model starts near chance
+        assert (max(curve) < 0.65) == (kind == "bag"), (kind, curve)  # only the bag stays there
 
 
 def test_word_level_table(out):
