@@ -3,9 +3,11 @@ edit of one reference solution cell.
 
 ``fails`` lists exactly the test cells that lose their points. The multi-head checks run the
 student's module, which calls the student's attention, so a wrong attention also costs the
-multi-head cells (and, if one block of it can no longer learn to reverse, the reverse task).
-Which wrong attentions still learn the reverse task was measured (``tests/test_a07_checks.py``
-proves it for the seeds the checks use).
+multi-head cells. Every wrong attention of this catalogue still learns the reverse task (seeds 0
+and 1 of the visible and hidden checks): reversing needs only that information can move between
+positions, which a softmax over the wrong axis, a missing scale or mixed-up heads still allow. The
+value checks against ``F.scaled_dot_product_attention`` and ``nn.MultiheadAttention`` catch them;
+the reverse task catches an attention that moves nothing (``tests/test_a07_checks.py``).
 """
 from autograder.mutants import Mutant
 
