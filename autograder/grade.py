@@ -78,7 +78,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import sandbox
+from autograder import repair, sandbox
 from autograder.release import (COURSE_ID, SOLUTIONS, ReleaseError, copy_assignment_source,
                                 generate_assignment, nbgrader_command,
                                 resolve_assignment, source_notebook_path, subprocess_env,
@@ -637,6 +637,8 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
         print(f"warning: no submissions in {submissions_dir}", file=sys.stderr)
     results: list[StudentResult] = []
     to_grade: list[Submission] = []
+    released = nbformat.read(out_dir / "release" / assignment / notebook_name, as_version=4)
+    repairs: dict[str, list[str]] = {}
     for sub in subs:
         common = dict(student_id=sub.student_id, score=0.0, max_score=sum(test_cells.values()),
                       cell_scores={gid: 0.0 for gid in test_cells}, submission=str(sub.origin))
@@ -648,10 +650,15 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
         except ValueError as e:
             results.append(StudentResult(status=INVALID, details=str(e), **common))
             continue
+        nb, repairs[sub.student_id] = repair.repair(nb, released)  # lost metadata, copied or deleted cells
         write_notebook(nb, out_dir / "submitted" / sub.student_id / assignment / notebook_name)
         to_grade.append(sub)
     for sub, result in _autograde_all(to_grade, assignment, out_dir, notebook_name, test_cells,
                                       timeout_per_cell, timeout_per_student, jobs, say, plan):
+        if made := repairs.get(sub.student_id):
+            result.details = "; ".join(filter(None, [f"repaired: {'; '.join(made)}", result.details]))
+            if result.status == GRADED:
+                result.status = f"{GRADED} (repaired: {repair.summary(made)})"
         results.append(result)
 
     run = GradingRun(assignment, out_dir, test_cells, results, sandboxed)
@@ -718,8 +725,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print()
     print(format_table(run))
-    counts = {s: sum(r.status == s for r in run.results) for s in STATUSES}
-    print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items() if n) if run.results else "\nno submissions")
+    counts = {s: sum(r.status.split(" (")[0] == s for r in run.results) for s in STATUSES}
+    repaired = sum("(repaired" in r.status for r in run.results)
+    print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + (f" ({repaired} repaired)" if repaired else "")
+          if run.results else "\nno submissions")
     print(f"grades: {run.out_dir / 'grades.csv'}")
     if any((run.out_dir / "feedback").glob("*")):
         print(f"feedback: {run.out_dir / 'feedback'}/<student>/{run.assignment}/")
