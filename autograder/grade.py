@@ -2,6 +2,7 @@
 
     python -m autograder.grade a01 submissions/ --out grades/ [--timeout-per-cell 60]
                                [--timeout-per-student 300] [--jobs 1] [--no-feedback]
+                               [--memory-limit 4096] [--max-processes 256] [--no-sandbox]
 
 ``ASSIGNMENT`` is a folder name in ``solutions/`` or its prefix (``a01`` = ``a01_language_models``).
 ``SUBMISSIONS`` holds one entry per student, in either layout (they can be mixed):
@@ -21,7 +22,24 @@ Student ids are sanitised to letters, digits, ``_`` and ``-`` (``Jane Doe (2).ip
   ``student_id, status, score, max_score``, the points of every test cell (by grade_id),
   ``details`` (why points were lost), ``seconds`` (grading time) and ``submission`` (the file);
 - ``logs/<student>.log``: nbgrader's log for that student;
-- ``feedback/<student>/<assignment>/<notebook>.html``: nbgrader's feedback page.
+- ``feedback/<student>/<assignment>/<notebook>.html``: nbgrader's feedback page;
+- ``GRADEBOOK_CHECK_FAILED.txt``: only when the gradebook check below failed.
+
+Student code is hostile input. Each notebook's kernel runs in a bubblewrap sandbox
+(:mod:`autograder.sandbox`): read-only system, its own scratch folder, no view of the output
+folder (gradebook, other students), the submissions or the solutions, no network, memory, CPU
+and process limits, and every process it started dies with it. The run starts by checking that
+the sandbox works and refuses to go on without it unless ``--no-sandbox`` is given. nbgrader
+itself (which writes the gradebook) runs outside the sandbox.
+
+Before grading, each notebook is realigned with the release (:mod:`autograder.repair`): cells
+whose nbgrader metadata an editor dropped, copied ``grade_id``s, changed cell types and deleted
+test cells are repaired instead of costing the points.
+
+After grading, the gradebook is checked against ``grades.csv`` (:func:`verify_gradebook`): every
+student's total, no manual score, extra credit or late penalty that nobody entered, no trigger,
+view or other object the run did not create. Any difference is printed loudly with the students
+affected and makes the exit status 3.
 
 Each student is autograded by its own ``nbgrader autograde --student`` subprocess (one after the
 other, or ``--jobs N`` at a time), so a student whose code hangs or kills the kernel cannot stop
@@ -29,13 +47,17 @@ the others. Statuses:
 
 ``graded``
     nbgrader ran the whole notebook; the score is the sum of the test cells' points.
+``graded (repaired: ...)``
+    the same, for a notebook that had to be realigned with the release first (``metadata``,
+    ``deleted cells``, ``cell types``, ``duplicate ids``, ``stray ids``); ``details`` lists each
+    repair.
 ``timed out``
     a cell ran longer than ``--timeout-per-cell`` seconds (nbgrader interrupts it, records a
     ``CellTimeoutError`` in that cell and goes on, so the other cells are still scored), or the
     whole student took longer than ``--timeout-per-student`` (the process tree is killed; score 0).
 ``kernel died``
     the Python kernel exited while running the notebook (``os._exit``, a segfault, running out of
-    memory): nbgrader stops that notebook (``DeadKernelError``) and records no score (0).
+    memory or CPU time): nbgrader stops that notebook (``DeadKernelError``) and records no score (0).
 ``invalid notebook``
     the file is not JSON, or is JSON but not a version-4 notebook; it is never run (score 0).
 ``error``
@@ -57,7 +79,8 @@ cells costs nothing.
 
 The exit status is 0 when the run completed, whatever the students' statuses; 2 for usage
 errors (unknown assignment, missing submissions folder, an output folder that holds something
-else); 1 when the assignment itself could not be prepared.
+else); 1 when the assignment itself could not be prepared; 3 when the run completed but the
+gradebook check failed; 4 when the sandbox does not work here (and ``--no-sandbox`` was not given).
 """
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ The launcher runs ``bwrap`` around ``python -m ipykernel_launcher`` with:
 - the whole file system read-only (``--ro-bind / /``), so Python, the venv, ``seqlab`` and the
   hidden-check modules (``autograder``) work as usual;
 - the grading folder, the submissions folder, the reference solutions, the repository's ``.git``
-  and root's home hidden behind empty in-memory folders: the kernel cannot read other students'
-  notebooks, the gradebook or other outputs;
+  and ``grades/`` (other runs), and the home folder hidden behind empty in-memory folders: the
+  kernel cannot read other students' notebooks, the gradebook or other outputs;
 - one writable folder per student (``<out>/sandbox/<student>/``): its home and working directory
   (the notebook's own folder is copied there) and the kernel's IPC sockets, plus a private
   ``/tmp``; nothing there is read back by the grader;
@@ -185,8 +185,10 @@ def bwrap_command(settings: Settings, argv: list[str]) -> list[str]:
     needed = sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), ROOT}
                     | {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()})
     hide = [Path(h).resolve() for h in settings.hide]
-    hidden = sorted(set(hide) | {ROOT / ".git", ROOT / "solutions", Path("/root"),
-                                 Path(os.path.expanduser("~")).resolve()})
+    # besides what the grader names: the repository's history, reference solutions and other
+    # grading runs (make grade writes to grades/ by default), and the home folder
+    hidden = sorted(set(hide) | {ROOT / ".git", ROOT / "solutions", ROOT / "grades", ROOT / "grading",
+                                 Path("/root"), Path(os.path.expanduser("~")).resolve()})
     exposed: set[Path] = set()
     for folder in [Path("/tmp"), *hidden]:
         if folder != Path("/tmp"):
