@@ -13,6 +13,7 @@ The launcher runs ``bwrap`` around ``python -m ipykernel_launcher`` with:
 - one writable folder per student (``<out>/sandbox/<student>/``): its home and working directory
   (the notebook's own folder is copied there) and the kernel's IPC sockets, plus a private
   ``/tmp``; nothing there is read back by the grader;
+- a minimal ``/dev``, plus the GPU's device nodes (``/dev/nvidia*``) where there are some;
 - no network (``--unshare-net``: ZeroMQ talks to the kernel over Unix sockets, not TCP);
 - its own process namespace (``--unshare-pid``, ``--die-with-parent``): when the kernel exits or
   is killed, every process it started dies with it;
@@ -32,6 +33,7 @@ what does not work (``None`` when everything does).
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import resource
@@ -180,6 +182,10 @@ def bwrap_command(settings: Settings, argv: list[str]) -> list[str]:
         if option == "--tmpfs":
             empty.append(path)
 
+    cmd += ["--perms", "1777", "--tmpfs", "/dev/shm"]  # for multiprocessing and DataLoader workers
+    # a GPU stays usable: its device nodes are bound into the sandbox's minimal /dev
+    for device in sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri")):
+        cmd += ["--dev-bind", device, device]
     mount("--tmpfs", Path("/tmp"), perms="1777")
     # What the kernel needs and a tmpfs would hide: the interpreter, the venv, the repository.
     needed = sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), ROOT}

@@ -60,6 +60,8 @@ def test_writes_only_its_own_folder(box, tmp_path):
         open('mine.txt', 'w').write('x')                 # the working directory is the student's
         open(os.path.join(os.environ['HOME'], 'h.txt'), 'w').write('x')
         open('/tmp/t.txt', 'w').write('x')               # a private /tmp
+        import multiprocessing
+        multiprocessing.Lock()                            # semaphores in a private /dev/shm
         print('uid', os.getuid())
     """)
     assert proc.returncode == 0, proc.stderr
