@@ -246,6 +246,8 @@ def give_to_sandbox_user(path: Path, uid: int) -> None:
 def launch(argv: list[str] | None = None) -> int:
     """The kernelspec's command: ``python -m autograder.sandbox -f CONNECTION_FILE``."""
     args = sys.argv[1:] if argv is None else argv
+    if len(args) == 3 and args[:2] == ["--kernel", "-f"]:  # inside the sandbox
+        return guarded_kernel(args[2])
     if len(args) != 2 or args[0] != "-f":
         print("usage: python -m autograder.sandbox -f CONNECTION_FILE", file=sys.stderr)
         return 2
@@ -270,8 +272,128 @@ def launch(argv: list[str] | None = None) -> int:
                     shutil.copyfile(item, target)
     give_to_sandbox_user(Path(settings.scratch), settings.uid)
     apply_limits(settings.limits)
-    cmd = sandboxed_command(settings, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file])
+    cmd = sandboxed_command(settings, [sys.executable, "-m", "autograder.sandbox", "--kernel", "-f", connection_file])
     os.execvp(cmd[0], cmd)  # the kernel manager's process is bwrap itself: killing it ends the sandbox
+
+
+# ----------------------------------------------------------------------------- inside the kernel
+
+HIDDEN_MARK = "### BEGIN HIDDEN TESTS"
+# Modules whose functions hidden checks compare with: restored before every test cell.
+GUARDED = ("builtins", "math", "operator", "numpy", "numpy.testing", "torch", "torch.nn.functional",
+           "torch.testing", "seqlab", "seqlab.checks")
+UNGUARDED_NAMES = {"input", "raw_input", "getpass", "display", "get_ipython", "exit", "quit", "_", "__", "___"}
+
+
+class Guard:
+    """Undo, before every test cell, what student code did to the functions the hidden checks
+    rely on: the attributes of :data:`GUARDED` modules and of ``torch.Tensor`` are reset to what
+    they were when first imported (an import hook takes the snapshot); ``autograder`` is
+    re-imported from the repository (a patched ``check_*`` or a fake ``autograder`` folder in
+    the working directory is gone); ``sys.meta_path`` is reset; IPython's custom exception
+    handler is removed. This runs inside the student's process, so it stops the patches a
+    student would try, not one written against this guard."""
+
+    def __init__(self, shell) -> None:
+        self.shell = shell
+        self.snapshots: dict[str, dict] = {}
+        self.classes: dict[object, dict] = {}
+        for name in GUARDED:
+            if name in sys.modules:
+                self.snapshot(name, sys.modules[name])
+        sys.meta_path.insert(0, _SnapshotFinder(self))
+        self.meta_path = list(sys.meta_path)
+        shell.events.register("pre_run_cell", self.before_cell)
+
+    def snapshot(self, name: str, module) -> None:
+        if name not in self.snapshots:
+            self.snapshots[name] = dict(vars(module))
+            if name == "torch" and hasattr(module, "Tensor"):
+                self.classes[module.Tensor] = dict(vars(module.Tensor))
+
+    def before_cell(self, info=None) -> None:
+        raw = getattr(info, "raw_cell", "") or ""
+        if HIDDEN_MARK not in raw:
+            return
+        sys.meta_path[:] = self.meta_path
+        sys.path_importer_cache.clear()
+        for name, saved in self.snapshots.items():
+            module = sys.modules.get(name)
+            if module is None:
+                continue
+            current = vars(module)
+            for attr, value in saved.items():
+                if attr not in UNGUARDED_NAMES and current.get(attr, _MISSING) is not value:
+                    try:
+                        setattr(module, attr, value)
+                    except (AttributeError, TypeError):
+                        pass
+        for cls, saved in self.classes.items():
+            for attr in [a for a in vars(cls) if a not in saved]:  # e.g. an __eq__ over the base's
+                try:
+                    delattr(cls, attr)
+                except (AttributeError, TypeError):
+                    pass
+            for attr, value in saved.items():
+                if vars(cls).get(attr, _MISSING) is not value and not attr.startswith("__dict"):
+                    try:
+                        setattr(cls, attr, value)
+                    except (AttributeError, TypeError):
+                        pass
+        for name in [n for n in sys.modules if n == "autograder" or n.startswith("autograder.")]:
+            if name != __name__:
+                del sys.modules[name]
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("autograder", ROOT / "autograder" / "__init__.py",
+                                                      submodule_search_locations=[str(ROOT / "autograder")])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules["autograder"] = package
+        spec.loader.exec_module(package)
+        try:
+            self.shell.set_custom_exc((), None)
+        except Exception:
+            self.shell.custom_exceptions = ()
+
+
+_MISSING = object()
+
+
+class _SnapshotFinder:
+    """A meta path entry that snapshots a guarded module right after its first import."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in GUARDED or name in self.guard.snapshots:
+            return None
+        from importlib.machinery import PathFinder
+        spec = PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader, guard = spec.loader, self.guard
+        exec_module = loader.exec_module
+
+        def exec_and_snapshot(module):
+            exec_module(module)
+            guard.snapshot(name, module)
+
+        loader.exec_module = exec_and_snapshot
+        return spec
+
+
+def guarded_kernel(connection_file: str) -> int:
+    """``python -m ipykernel_launcher -f CONNECTION_FILE`` with a :class:`Guard` installed."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(["-f", connection_file])
+    try:
+        Guard(app.shell)
+    except Exception as e:  # the kernel still runs; the log says why it is unguarded
+        print(f"autograder.sandbox: could not install the guard: {e!r}", file=sys.__stderr__)
+    app.start()
+    return 0
 
 
 # ----------------------------------------------------------------------------- start-up check

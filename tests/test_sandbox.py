@@ -211,3 +211,54 @@ def test_kernel_in_the_sandbox_runs_and_can_be_interrupted(tmp_path, monkeypatch
     assert any(o.get("ename") == "KeyboardInterrupt" for o in nb.cells[1].outputs) or \
         any(o.get("ename") == CellTimeoutError.__name__ for o in nb.cells[1].outputs), nb.cells[1].outputs
     assert nb.cells[2].outputs[0]["text"].strip() == "after the interrupt"
+
+
+def test_the_guard_undoes_patches_before_a_test_cell(tmp_path, monkeypatch):
+    """Patches of comparison helpers, no-op'd hidden checks, a fake ``autograder`` package in the
+    working directory and a custom exception handler are undone before a cell with hidden tests;
+    an ordinary cell still sees them (student code runs as written)."""
+    from nbclient import NotebookClient
+    import nbformat
+
+    out = tmp_path / "out"
+    out.mkdir()
+    settings = sandbox.settings_for(out, "s", [], sandbox.Limits(memory_mb=2048, cpu_seconds=120, max_processes=128))
+    jupyter = sandbox.install_kernelspec(tmp_path / "jupyter")
+    for key, value in sandbox.student_env(subprocess_env(), settings, jupyter).items():
+        monkeypatch.setenv(key, value)
+    patch = textwrap.dedent("""
+        import builtins, math, os, numpy, torch, autograder.common
+        torch.allclose = lambda *a, **k: True
+        torch.Tensor.__eq__ = lambda *a, **k: True
+        numpy.allclose = lambda *a, **k: True
+        math.isclose = lambda *a, **k: True
+        builtins.abs = lambda x: 0
+        autograder.common.extra_device = lambda: "patched"
+        os.makedirs("autograder", exist_ok=True)   # a fake package in the working directory
+        open("autograder/__init__.py", "w").write("FAKE = True")
+        open("autograder/common.py", "w").write("extra_device = lambda: 'patched'")
+        import sys, importlib
+        for name in [n for n in sys.modules if n.startswith("autograder")]:
+            del sys.modules[name]
+        importlib.invalidate_caches()
+        get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
+    """)
+    probe = textwrap.dedent("""
+        import builtins, math, numpy, torch, autograder.common, autograder
+        print(torch.allclose(torch.zeros(1), torch.ones(1)), numpy.allclose(0, 1), math.isclose(0, 1),
+              builtins.abs(-1) == 0, autograder.common.extra_device() == "patched",
+              hasattr(autograder, "FAKE"), bool(torch.zeros(1) == torch.ones(1)))
+    """)
+    v4 = nbformat.v4
+    nb = v4.new_notebook(cells=[v4.new_code_cell(patch), v4.new_code_cell(probe),
+                                v4.new_code_cell(probe + "### BEGIN HIDDEN TESTS\nraise ValueError('hidden check failed')\n"
+                                                 "### END HIDDEN TESTS")])
+    client = NotebookClient(nb, timeout=120, kernel_name=sandbox.KERNEL_NAME, allow_errors=True,
+                            kernel_manager_class=sandbox.SandboxKernelManager, startup_timeout=120,
+                            resources={"metadata": {"path": str(jupyter)}})
+    client.execute()
+    texts = [" ".join(o.get("text", "") for o in c.outputs if o.get("output_type") == "stream").split()
+             for c in nb.cells[1:]]
+    assert texts[0] == ["True"] * 7, nb.cells  # the student's own cells see their patches
+    assert texts[1] == ["False"] * 7, texts[1]         # a test cell does not
+    assert any(o.get("ename") == "ValueError" for o in nb.cells[2].outputs), nb.cells[2].outputs
