@@ -298,3 +298,35 @@ def test_gradebook_check_finds_nothing_on_an_untouched_gradebook(tmp_path):
         conn.execute("CREATE VIEW sneaky AS SELECT 1")
     problems = grade.verify_gradebook(db, "toy", [], schema)
     assert len(problems) == 1 and "view 'sneaky' was added" in problems[0]
+
+
+PATCHER = """
+import numpy, torch, seqlab.checks, autograder.a01_language_models as hidden
+torch.allclose = lambda *args, **kwargs: True          # monkeypatched comparison helpers
+numpy.allclose = lambda *args, **kwargs: True
+seqlab.checks.check_close = lambda *args, **kwargs: None
+for name in dir(hidden):                               # no-op'd hidden checks
+    if name.startswith("check_"):
+        setattr(hidden, name, lambda *args, **kwargs: None)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(0)
+def test_a01_patched_comparisons_and_no_op_checks_do_not_pay(tmp_path):
+    """A wrong model (softmax returned as logits) plus patched allclose / check_close and every
+    hidden check replaced by a no-op: the cells that catch the mistake still lose their points
+    (the sandbox kernel's guard undoes the patches before each test cell)."""
+    from autograder.mutants import load_catalogue
+
+    assignment = "a01_language_models"
+    mutant = next(m for m in load_catalogue(assignment) if m.name == "lm_returns_softmax")
+    released, source = au.load_release(assignment), au.load_source(assignment)
+    nb = au.filled_release(released, au.mutated_source(source, mutant))
+    last = au.cell_by_grade_id(nb, list(au.solution_cells(nb))[-1])
+    last.source += "\n" + PATCHER
+    run = au.grade_notebooks(assignment, {"patcher": nb}, tmp_path, timeout_per_cell=300)
+    r = run.by_student()["patcher"]
+    assert r.status == grade.GRADED, r
+    for gid in mutant.fails:
+        assert r.cell_scores[gid] == 0, (gid, r.details)
