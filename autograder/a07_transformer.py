@@ -225,6 +225,18 @@ def check_causal_mask(causal_mask: Callable) -> None:
                 - F.scaled_dot_product_attention(x, x, x, attn_mask=m))[:, :, :4].abs().max().item()
         if diff != 0.0:
             raise AssertionError("with your mask, changing position 4 changes earlier outputs: the future leaks")
+    # the `device` argument is honoured on any machine: "meta" tensors carry a device but no data
+    for T in (1, 4):
+        try:
+            mask = causal_mask(T, device=torch.device("meta"))
+        except Exception as exc:  # noqa: BLE001 - report whatever went wrong as a failed check
+            raise AssertionError(f"causal_mask({T}, device=torch.device('meta')) failed: {type(exc).__name__}: "
+                                 f"{exc}; create the mask directly on `device` (torch.ones(..., device=device))"
+                                 ) from exc
+        if not isinstance(mask, torch.Tensor) or mask.device.type != "meta" or tuple(mask.shape) != (T, T):
+            raise AssertionError(f"causal_mask({T}, device='meta') returned a tensor on "
+                                 f"{getattr(mask, 'device', None)} with shape {tuple(getattr(mask, 'shape', ()))}; "
+                                 f"expected ({T}, {T}) on meta: create the mask on the `device` argument")
 
 
 # ============================================================================ multi-head attention

@@ -101,6 +101,14 @@ MUTANTS = [
         replace="return torch.ones(T, T, dtype=torch.bool, device=device).triu()",
         fails=("test_causal_mask",),
     ),
+    Mutant(
+        name="causal_ignores_device",
+        description="the causal mask is always built on the default device (the `device` argument is ignored)",
+        cell=_CAUSAL,
+        find="return torch.ones(T, T, dtype=torch.bool, device=device).tril()",
+        replace="return torch.ones(T, T, dtype=torch.bool).tril()",
+        fails=("test_causal_mask",),
+    ),
     # ---------------------------------------------------------------- MultiHeadAttention
     Mutant(
         name="scale_by_d_model",
@@ -119,11 +127,21 @@ MUTANTS = [
         fails=(_MHA_TORCH,),
     ),
     Mutant(
-        name="heads_split_mixes_batch",
-        description="the heads are folded into the batch with .view(B * h, T, d_k), mixing batch rows and heads",
+        name="heads_split_values_mix_positions",
+        description="the values are split with .reshape(B * h, T, d_k).view(B, h, T, d_k): within each batch row "
+                    "this is .view(B, h, T, d_k), which mixes positions and heads (batch rows stay apart)",
         cell=_MHA,
         find="v = self.v_proj(x).view(B, T, self.num_heads, self.d_k).transpose(1, 2)",
         replace="v = self.v_proj(x).reshape(B * self.num_heads, T, self.d_k).view(B, self.num_heads, T, self.d_k)",
+        fails=(_MHA_TORCH,),
+    ),
+    Mutant(
+        name="heads_split_mixes_batch",
+        description="the heads are moved in front of the batch, .permute(2, 0, 1, 3), and reshaped to (B, h, T, d_k) "
+                    "without moving them back: queries of one sequence attend to keys of another",
+        cell=_MHA,
+        find="q = self.q_proj(x).view(B, T, self.num_heads, self.d_k).transpose(1, 2)",
+        replace="q = self.q_proj(x).view(B, T, self.num_heads, self.d_k).permute(2, 0, 1, 3).reshape(B, self.num_heads, T, self.d_k)",
         fails=(_MHA_TORCH,),
     ),
     Mutant(
