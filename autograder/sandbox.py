@@ -43,6 +43,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
+
 KERNEL_NAME = "seqlab-sandbox"
 ENV_VAR = "SEQLAB_SANDBOX"  # the launcher's settings (JSON), set by the grader per student
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,10 +72,6 @@ class Settings:
         data = json.loads(text)
         return cls(scratch=data["scratch"], hide=list(data.get("hide", [])),
                    limits=Limits(**data.get("limits", {})), uid=int(data.get("uid", 0)))
-
-
-class SandboxUnavailable(Exception):
-    """bubblewrap is missing or does not work on this machine (the message says why and what to do)."""
 
 
 # ----------------------------------------------------------------------------- the grader's side
@@ -119,12 +117,7 @@ def nbgrader_args(settings: Settings) -> list[str]:
             "--ExecutePreprocessor.kernel_manager_class=autograder.sandbox.SandboxKernelManager"]
 
 
-def _kernel_manager_base():
-    from jupyter_client.manager import AsyncKernelManager
-    return AsyncKernelManager
-
-
-class SandboxKernelManager(_kernel_manager_base()):
+class SandboxKernelManager(AsyncKernelManager):
     """nbgrader's kernel manager, talking to the kernel over Unix sockets in the student's
     ``ipc/`` folder (the only place both sides see: the kernel has no network, and its ``/tmp``
     is its own), with the connection file there too."""
