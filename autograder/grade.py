@@ -720,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-limit", type=int, default=sandbox.Limits.memory_mb, metavar="MB",
                         help=f"memory of each sandboxed process (default {sandbox.Limits.memory_mb})")
     parser.add_argument("--max-processes", type=int, default=sandbox.Limits.max_processes, metavar="N",
-                        help=f"processes a notebook may start (default {sandbox.Limits.max_processes})")
+                        help=f"processes and threads a notebook may run (default {sandbox.Limits.max_processes})")
     args = parser.parse_args(argv)
     if args.timeout_per_cell <= 0 or args.timeout_per_student <= 0 or args.jobs <= 0:
         parser.error("timeouts and --jobs must be positive")
