@@ -36,6 +36,14 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+# What nbgrader grades by (a missing checksum or schema version is not worth a repair note).
+GRADED_KEYS = ("grade_id", "grade", "solution", "locked", "points", "task")
+
+
+def _graded_meta(cell) -> dict:
+    return {k: v for k, v in _meta(cell).items() if k in GRADED_KEYS}
+
+
 def _gid(cell) -> str | None:
     return _meta(cell).get("grade_id")
 
@@ -115,7 +123,7 @@ def repair(submission: nbformat.NotebookNode, release: nbformat.NotebookNode
             i = by_sub[j]
             rel = rel_cells[i]
             name = _gid(rel) or f"cell {i + 1} of the release"
-            if _meta(cell) != _meta(rel):
+            if _graded_meta(cell) != _graded_meta(rel):
                 repairs.append(f"restored the nbgrader metadata of {_kind(rel)} cell {name}")
             if cell.get("cell_type") != rel.get("cell_type"):
                 repairs.append(f"changed {name} back to a {rel.get('cell_type')} cell")
