@@ -282,6 +282,15 @@ def check_nearest_neighbours(nearest_neighbours: Callable) -> None:
         hint += " The query itself must not be returned." if 0 in got else ""
         raise AssertionError(f"neighbours of row 0 in {vectors.tolist()} with k=2: got {got}, expected [2, 1]"
                              f" (cosines 0.99, 0.71).{hint}")
+    # Duplicate rows: rows 0, 2 and 4 are the same vector, so the query's twins tie with it at cosine 1.
+    # The query must be left out by its id (not by dropping the first of the top k + 1).
+    twins = torch.tensor([[1.0, 2.0], [0.0, 1.0], [1.0, 2.0], [-1.0, 0.5], [1.0, 2.0], [2.0, -1.0]])
+    for query in (0, 2, 4):
+        got = _neighbours(nearest_neighbours, twins, query, 2)
+        if sorted(got) != sorted({0, 2, 4} - {query}):
+            raise AssertionError(f"rows 0, 2 and 4 of {twins.tolist()} are the same vector: the 2 neighbours of row "
+                                 f"{query} are the other two (cosine 1), got {got}. Exclude the query by its id "
+                                 f"(set its similarity to -inf), not by dropping the first of the top k + 1.")
     gen = torch.Generator().manual_seed(0)
     for device in _devices():
         for V, d, k in ((30, 5, 1), (30, 5, 7), (12, 3, 11), (50, 8, 4)):
@@ -449,6 +458,37 @@ def check_classifier_forward(cls) -> None:
             if not isinstance(loss, torch.Tensor) or not torch.allclose(
                     loss, F.binary_cross_entropy_with_logits(logits, targets), atol=1e-6):
                 raise AssertionError("the loss must be F.binary_cross_entropy_with_logits(logits, targets)")
+    _check_dropout_on_last_state(cls)
+
+
+def _check_dropout_on_last_state(cls) -> None:
+    """In training mode, model.dropout is applied to h_n[-1] and its output is what the head reads."""
+    model, _ = _model(cls, seed=3)
+    model.train()
+    seen: dict = {"dropout": []}
+    hooks = [model.lstm.register_forward_hook(lambda _m, _i, out: seen.__setitem__("h_n", out[1][0].detach())),
+             model.dropout.register_forward_hook(
+                 lambda _m, inp, out: seen["dropout"].append((inp[0].detach(), out.detach()))),
+             model.head.register_forward_hook(lambda _m, inp, _o: seen.__setitem__("head", inp[0].detach()))]
+    try:
+        torch.manual_seed(0)
+        _call(model, torch.tensor([[3, 7, 1, 9], [4, 2, 6, 0], [5, 8, 0, 0]]), torch.tensor([4, 3, 2]))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not seen["dropout"]:
+        raise AssertionError("in training mode model.dropout was never called: apply self.dropout to h_n[-1] "
+                             "before the linear layer (nn.Dropout is the identity in eval mode, so it costs nothing "
+                             "at test time)")
+    if "h_n" not in seen or "head" not in seen:
+        raise AssertionError("forward must call model.lstm and model.head")
+    last = seen["h_n"][-1]
+    if not any(inp.shape == last.shape and torch.equal(inp, last) and torch.equal(out, seen["head"])
+               for inp, out in seen["dropout"]):
+        shapes = ", ".join(str(tuple(inp.shape)) for inp, _ in seen["dropout"])
+        raise AssertionError(f"model.dropout must take h_n[-1] {tuple(last.shape)} and feed the head "
+                             f"(head(dropout(h_n[-1]))); it was applied to tensors of shape {shapes} instead "
+                             f"(dropout on the embeddings is not the source's model)")
 
 
 @quiet

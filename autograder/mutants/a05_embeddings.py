@@ -109,6 +109,15 @@ MUTANTS = [
         fails=("test_nearest_neighbours",),
     ),
     Mutant(
+        name="query_dropped_as_first",
+        description="topk(k + 1) and drop the first: wrong when another row ties with the query (a duplicate)",
+        cell=_NEIGHBOURS,
+        find="    similarity[query] = -math.inf                                # never the query itself\n"
+             "    return similarity.topk(k).indices.tolist()",
+        replace="    return similarity.topk(k + 1).indices[1:].tolist()",
+        fails=("test_nearest_neighbours",),
+    ),
+    Mutant(
         name="least_similar_first",
         description="topk(largest=False): the least similar rows",
         cell=_NEIGHBOURS, find=".topk(k)", replace=".topk(k, largest=False)",
@@ -184,6 +193,26 @@ MUTANTS = [
         replace="        output, _ = self.lstm(e)\n"
                 "        logits = self.head(self.dropout(output[:, -1])).squeeze(-1)\n",
         fails=("test_classifier_forward", "test_heldout_accuracy"),
+    ),
+    Mutant(
+        name="dropout_never_applied",
+        description="model.dropout is created but the head reads h_n[-1] directly",
+        cell=_CLASSIFIER, find="self.head(self.dropout(h_n[-1]))", replace="self.head(h_n[-1])",
+        fails=("test_classifier_forward",),
+    ),
+    Mutant(
+        name="dropout_on_embeddings",
+        description="dropout 0.5 on the embedded inputs instead of on h_n[-1]",
+        cell=_CLASSIFIER,
+        find="        e = self.embed(x)                                                       # (B, T, d)\n"
+             "        packed = pack_padded_sequence(e, lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
+             "        _, (h_n, _) = self.lstm(packed)                                         # h_n: (num_layers, B, H)\n"
+             "        logits = self.head(self.dropout(h_n[-1])).squeeze(-1)                   # (B,), from the last layer\n",
+        replace="        e = self.dropout(self.embed(x))\n"
+                "        packed = pack_padded_sequence(e, lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
+                "        _, (h_n, _) = self.lstm(packed)\n"
+                "        logits = self.head(h_n[-1]).squeeze(-1)\n",
+        fails=("test_classifier_forward",),
     ),
     Mutant(
         name="one_lstm_layer",
