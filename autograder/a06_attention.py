@@ -68,13 +68,15 @@ def reference_pool(states: torch.Tensor, mask: torch.Tensor, score: nn.Linear) -
 
 
 def reference_forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """What ``forward_with_weights`` must compute with the model's own submodules (dropout off)."""
+    """What ``forward_with_weights`` must compute with the model's own submodules: ``self.dropout``
+    on the pooled context only (the identity in eval mode; in training mode the same random mask as
+    the student's code draws after the same ``torch.manual_seed``)."""
     packed = pack_padded_sequence(model.embed(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
     states, _ = model.lstm(packed)
     states, _ = pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])   # (B, T, 2H)
     mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
     context, weights = reference_pool(states, mask, model.score)
-    return model.head(context), weights
+    return model.head(model.dropout(context)), weights
 
 
 def reference_decoder_step(y_prev, h_prev, enc_outputs, src_mask, cell, combine):
@@ -282,7 +284,8 @@ def _review_batch(V: int, lengths: list[int], seed: int, device):
 def check_classifier_outputs(Classifier) -> None:
     """forward_with_weights returns logits (B, C) and weights (B, T) equal to the reference (eval
     mode), weights 0 on padding; forward follows (logits, loss); more padding or a row alone
-    changes nothing; dropout is active in training mode only."""
+    changes nothing; dropout is active in training mode only, on the context (same seed, same logits
+    as head(dropout(context)))."""
     V, E, H, C = 25, 6, 5, 3
     for device in _devices():
         model = _build(Classifier, V, E, H, C, device, seed=41).eval()
@@ -326,6 +329,16 @@ def check_classifier_outputs(Classifier) -> None:
             if torch.equal(first, second):
                 raise AssertionError("in training mode two forward passes gave identical logits: apply self.dropout "
                                      "(p = 0.5) to the context before the last layer")
+            for seed in (0, 1):                       # the same random dropout mask on both sides
+                torch.manual_seed(seed)
+                logits_train, _ = _with_weights(model, x, lengths)
+                torch.manual_seed(seed)
+                expected_train, _ = reference_forward(model, x, lengths)
+                if tuple(logits_train.shape) != tuple(expected_train.shape) or \
+                        (logits_train - expected_train).abs().max().item() > 1e-5:
+                    raise AssertionError("in training mode, after the same torch.manual_seed, the logits differ from "
+                                         "self.head(self.dropout(context)): apply self.dropout once, to the pooled "
+                                         "context only (not to the embeddings, the BiLSTM states or the logits)")
             model.eval()
             again, _ = _with_weights(model, x, lengths)
             if not torch.equal(again, logits):

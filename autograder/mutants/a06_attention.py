@@ -137,6 +137,44 @@ MUTANTS = [
         fails=(_OUTPUTS,),
     ),
     Mutant(
+        name="dropout_on_states",
+        description="dropout is applied to the BiLSTM states before pooling instead of to the context",
+        cell=_CLASSIFIER,
+        find="context, weights = self.pool(states, mask, self.score)                                # (B, 2H), (B, T)\n"
+             "        logits = self.head(self.dropout(context))",
+        replace="context, weights = self.pool(self.dropout(states), mask, self.score)\n"
+                "        logits = self.head(context)",
+        fails=(_OUTPUTS,),
+    ),
+    Mutant(
+        name="dropout_on_logits",
+        description="dropout is applied to the logits instead of to the context",
+        cell=_CLASSIFIER,
+        find="logits = self.head(self.dropout(context))",
+        replace="logits = self.dropout(self.head(context))",
+        fails=(_OUTPUTS,),
+    ),
+    Mutant(
+        name="dropout_on_embeddings",
+        description="dropout is applied to the embeddings instead of to the context (p = 0.5 on the inputs also "
+                    "costs the accuracy)",
+        cell=_CLASSIFIER,
+        find="packed = pack_padded_sequence(self.embed(x), lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
+             "        states, _ = self.lstm(packed)\n"
+             "        states, _ = pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])   # (B, T, 2H)\n"
+             "        mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]          # (B, T)\n"
+             "        context, weights = self.pool(states, mask, self.score)                                # (B, 2H), (B, T)\n"
+             "        logits = self.head(self.dropout(context))",
+        replace="packed = pack_padded_sequence(self.dropout(self.embed(x)), lengths.cpu(), batch_first=True, "
+                "enforce_sorted=False)\n"
+                "        states, _ = self.lstm(packed)\n"
+                "        states, _ = pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])\n"
+                "        mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]\n"
+                "        context, weights = self.pool(states, mask, self.score)\n"
+                "        logits = self.head(context)",
+        fails=(_OUTPUTS, _ACCURACY),
+    ),
+    Mutant(
         name="context_detached",
         description="the context is detached before the last layer, so nothing before it learns",
         cell=_CLASSIFIER,
