@@ -19,7 +19,7 @@ help:
 	@echo "make book                                       build the executed HTML book (_build/html)"
 	@echo "make test                                       run every test (book build, notebooks, grading)"
 	@echo "make release                                    regenerate exercises/ from solutions/"
-	@echo "make grade ASSIGNMENT=a01 SUBMISSIONS=dir [OUT=grades/a01] [GRADE_ARGS='--jobs 2']  autograde a folder"
+	@echo "make grade ASSIGNMENT=a01 SUBMISSIONS=dir [OUT=grades/a01] [GRADE_ARGS='--jobs 2']  autograde a folder (sandboxed; GRADE_ARGS=--no-sandbox gives that up)"
 	@echo "make bench                                      measure chapter and grading times into bench/results.md"
 
 venv: $(VENV)/.installed
