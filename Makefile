@@ -43,7 +43,12 @@ book: venv
 TEST_WORKERS ?= 2
 PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
+# The book is built (its notebooks executed) first, on its own: in the test session the book
+# fixture then reuses the execution cache. Executing the chapters while the grading, sandbox and
+# Colab-path tests start and stop dozens of kernels on the other worker lost book kernels ("Kernel
+# died") in a CI-like run; built first, nothing else runs beside them.
 test: venv
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	$(PYTEST) --durations=20
 
 test-fast: venv

@@ -89,7 +89,7 @@ def colab(tmp_path_factory):
 
 def _execute(nb, python: Path, env: dict, tmp: Path, cwd: Path, timeout: int = 600):
     """Run ``nb`` in a kernel of the simulated Colab environment (its python, its env)."""
-    from jupyter_client import AsyncKernelManager
+    from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
     from nbclient import NotebookClient
 
@@ -98,9 +98,13 @@ def _execute(nb, python: Path, env: dict, tmp: Path, cwd: Path, timeout: int = 6
     (kernels / "kernel.json").write_text(json.dumps({
         "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Colab (simulated)", "language": "python"}))
-    km = AsyncKernelManager(kernel_name="colab", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels.parent)]))
+    km = KernelManager(kernel_name="colab", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels.parent)]))
     client = NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(cwd)}})
-    client.execute(env=env)  # passed on to the kernel's start: the simulated runtime's environment
+    try:
+        client.execute(env=env)  # passed on to the kernel's start: the simulated runtime's environment
+    finally:  # a client given its own kernel manager leaves the kernel running: stop it
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     return nb
 
 
