@@ -10,7 +10,7 @@ The launcher runs ``bwrap`` around ``python -m ipykernel_launcher`` with:
 - the grading folder, the submissions folder, the reference solutions, the repository's ``.git``
   and ``grades/`` (other runs), and the home folder hidden behind empty in-memory folders: the
   kernel cannot read other students' notebooks, the gradebook or other outputs;
-- one writable folder per student (``<out>/sandbox/<student>/``): its home and working directory
+- one writable folder per student (``<out>/sandbox/<hash of the student id>/``): its home and working directory
   (the notebook's own folder is copied there) and the kernel's IPC sockets, plus a private
   ``/tmp``; nothing there is read back by the grader;
 - a minimal ``/dev``, plus the GPU's device nodes (``/dev/nvidia*``) where there are some;
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import glob
 import json
+import hashlib
 import os
 import resource
 import shutil
@@ -134,7 +135,9 @@ class SandboxKernelManager(AsyncKernelManager):
 def settings_for(out_dir: Path, student_id: str, hide: list[Path], limits: Limits) -> Settings:
     """The sandbox of one student of a grading run in ``out_dir`` (its scratch folder is made
     fresh): ``out_dir`` itself is always hidden."""
-    scratch = out_dir / "sandbox" / student_id
+    # A short folder name, not the student id: the kernel's Unix sockets live under it, and a
+    # socket path longer than 107 bytes cannot be bound (long ids under a long OUT lost kernels).
+    scratch = out_dir / "sandbox" / hashlib.sha1(student_id.encode()).hexdigest()[:10]
     prepare_scratch(scratch)
     return Settings(scratch=str(scratch), hide=[str(out_dir), *map(str, hide)], limits=limits,
                     uid=new_uid())
