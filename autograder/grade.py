@@ -331,8 +331,9 @@ def _kill_tree(proc: subprocess.Popen) -> None:
 class SandboxPlan:
     """How this run sandboxes kernels (see :mod:`autograder.sandbox`); None means no sandbox."""
     jupyter_dir: Path                   # holds the sandbox kernelspec
-    hide: list[Path]                    # besides the output folder: submissions, solutions
+    hide: list[Path]                    # the output folder, submissions, solutions
     limits: sandbox.Limits
+    scratch_root: Path                  # the students' scratch folders (short: socket paths)
 
 
 def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_cell: int,
@@ -344,7 +345,7 @@ def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_c
     extra, env = [], subprocess_env()
     settings = None
     if plan is not None:
-        settings = sandbox.settings_for(out_dir, student_id, plan.hide, plan.limits)
+        settings = sandbox.settings_for(plan.scratch_root, student_id, plan.hide, plan.limits)
         extra, env = sandbox.nbgrader_args(settings), sandbox.student_env(env, settings, plan.jupyter_dir)
     cmd = nbgrader_command("autograde", assignment, out_dir, out_dir / "gradebook.db",
                            "--student", student_id, "--force",
@@ -616,6 +617,42 @@ def format_table(run: GradingRun) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _grade_collected(assignment: str, submissions_dir: Path, out_dir: Path, notebook_name: str,
+                     test_cells: dict[str, float], timeout_per_cell: int, timeout_per_student: float,
+                     jobs: int, say, plan: SandboxPlan | None) -> list[StudentResult]:
+    """Collect, check, repair and autograde every submission of ``submissions_dir``: one result per
+    student, broken submissions included."""
+    subs = collect_submissions(submissions_dir, notebook_name)
+    if not subs:
+        print(f"warning: no submissions in {submissions_dir}", file=sys.stderr)
+    results: list[StudentResult] = []
+    to_grade: list[Submission] = []
+    released = nbformat.read(out_dir / "release" / assignment / notebook_name, as_version=4)
+    repairs: dict[str, list[str]] = {}
+    for sub in subs:
+        common = dict(student_id=sub.student_id, score=0.0, max_score=sum(test_cells.values()),
+                      cell_scores={gid: 0.0 for gid in test_cells}, submission=str(sub.origin))
+        if sub.problem:
+            results.append(StudentResult(status=sub.problem_status, details=sub.problem, **common))
+            continue
+        try:
+            nb = read_submission(sub.path)
+        except ValueError as e:
+            results.append(StudentResult(status=INVALID, details=str(e), **common))
+            continue
+        nb, repairs[sub.student_id] = repair.repair(nb, released)  # lost metadata, copied or deleted cells
+        write_notebook(nb, out_dir / "submitted" / sub.student_id / assignment / notebook_name)
+        to_grade.append(sub)
+    for sub, result in _autograde_all(to_grade, assignment, out_dir, notebook_name, test_cells,
+                                      timeout_per_cell, timeout_per_student, jobs, say, plan):
+        if made := repairs.get(sub.student_id):
+            result.details = "; ".join(filter(None, [f"repaired: {'; '.join(made)}", result.details]))
+            if result.status == GRADED:
+                result.status = f"{GRADED} (repaired: {repair.summary(made)})"
+        results.append(result)
+    return results
+
+
 def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
                       timeout_per_cell: int = 60, timeout_per_student: float = 300,
                       feedback: bool = True, solutions_dir: Path = SOLUTIONS,
@@ -653,36 +690,13 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
     if sandboxed:
         limits = limits or sandbox.Limits(cpu_seconds=max(60, int(timeout_per_student)))
         plan = SandboxPlan(sandbox.install_kernelspec(out_dir / "sandbox" / "jupyter"),
-                           [submissions_dir, solutions_dir], limits)
-
-    subs = collect_submissions(submissions_dir, notebook_name)
-    if not subs:
-        print(f"warning: no submissions in {submissions_dir}", file=sys.stderr)
-    results: list[StudentResult] = []
-    to_grade: list[Submission] = []
-    released = nbformat.read(out_dir / "release" / assignment / notebook_name, as_version=4)
-    repairs: dict[str, list[str]] = {}
-    for sub in subs:
-        common = dict(student_id=sub.student_id, score=0.0, max_score=sum(test_cells.values()),
-                      cell_scores={gid: 0.0 for gid in test_cells}, submission=str(sub.origin))
-        if sub.problem:
-            results.append(StudentResult(status=sub.problem_status, details=sub.problem, **common))
-            continue
-        try:
-            nb = read_submission(sub.path)
-        except ValueError as e:
-            results.append(StudentResult(status=INVALID, details=str(e), **common))
-            continue
-        nb, repairs[sub.student_id] = repair.repair(nb, released)  # lost metadata, copied or deleted cells
-        write_notebook(nb, out_dir / "submitted" / sub.student_id / assignment / notebook_name)
-        to_grade.append(sub)
-    for sub, result in _autograde_all(to_grade, assignment, out_dir, notebook_name, test_cells,
-                                      timeout_per_cell, timeout_per_student, jobs, say, plan):
-        if made := repairs.get(sub.student_id):
-            result.details = "; ".join(filter(None, [f"repaired: {'; '.join(made)}", result.details]))
-            if result.status == GRADED:
-                result.status = f"{GRADED} (repaired: {repair.summary(made)})"
-        results.append(result)
+                           [out_dir, submissions_dir, solutions_dir], limits, sandbox.scratch_root())
+    try:
+        results = _grade_collected(assignment, submissions_dir, out_dir, notebook_name, test_cells,
+                                   timeout_per_cell, timeout_per_student, jobs, say, plan)
+    finally:
+        if plan is not None:
+            shutil.rmtree(plan.scratch_root, ignore_errors=True)
 
     run = GradingRun(assignment, out_dir, test_cells, results, sandboxed)
     if feedback and any((out_dir / "autograded").glob(f"*/{assignment}")):

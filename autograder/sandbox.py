@@ -10,9 +10,12 @@ The launcher runs ``bwrap`` around ``python -m ipykernel_launcher`` with:
 - the grading folder, the submissions folder, the reference solutions, the repository's ``.git``
   and ``grades/`` (other runs), and the home folder hidden behind empty in-memory folders: the
   kernel cannot read other students' notebooks, the gradebook or other outputs;
-- one writable folder per student (``<out>/sandbox/<hash of the student id>/``): its home and working directory
-  (the notebook's own folder is copied there) and the kernel's IPC sockets, plus a private
-  ``/tmp``; nothing there is read back by the grader;
+- one writable folder per student (``/tmp/seqlab-grade-XXXX/<hash of the student id>/``, a
+  short path of its own per grading run, removed when the run ends): its home and working
+  directory (the notebook's own folder is copied there) and the kernel's IPC sockets, plus a
+  private ``/tmp``; nothing there is read back by the grader. The path is short on purpose: a
+  Unix socket path longer than 107 bytes cannot be bound, and a folder under a long ``--out``
+  lost every kernel;
 - a minimal ``/dev``, plus the GPU's device nodes (``/dev/nvidia*``) where there are some;
 - no network (``--unshare-net``: ZeroMQ talks to the kernel over Unix sockets, not TCP);
 - its own process namespace (``--unshare-pid``, ``--die-with-parent``): when the kernel exits or
@@ -132,15 +135,33 @@ class SandboxKernelManager(AsyncKernelManager):
         self.connection_file = str(ipc / "kernel.json")
 
 
-def settings_for(out_dir: Path, student_id: str, hide: list[Path], limits: Limits) -> Settings:
-    """The sandbox of one student of a grading run in ``out_dir`` (its scratch folder is made
-    fresh): ``out_dir`` itself is always hidden."""
-    # A short folder name, not the student id: the kernel's Unix sockets live under it, and a
-    # socket path longer than 107 bytes cannot be bound (long ids under a long OUT lost kernels).
-    scratch = out_dir / "sandbox" / hashlib.sha1(student_id.encode()).hexdigest()[:10]
+# Unix socket paths (``sockaddr_un.sun_path``) hold at most 107 bytes; the kernel's sockets are
+# ``<scratch>/ipc/k-<port>``.
+MAX_SOCKET_PATH = 107
+
+
+def scratch_root() -> Path:
+    """A fresh, short folder for one grading run's per-student scratch folders (the caller removes
+    it): under ``/tmp`` where there is one, whatever ``TMPDIR`` says, since the kernel's Unix
+    sockets live below it and their paths must stay short."""
+    import tempfile
+    base = "/tmp" if os.path.isdir("/tmp") else None
+    return Path(tempfile.mkdtemp(prefix="seqlab-grade-", dir=base))
+
+
+def settings_for(root: Path, student_id: str, hide: list[Path], limits: Limits) -> Settings:
+    """The sandbox of one student: a fresh scratch folder under ``root`` (see :func:`scratch_root`),
+    named by a short hash of the id, not the id itself, to keep socket paths short. ``hide`` must
+    name the grading run's output folder. Raises ``ValueError`` if the socket paths would be too
+    long to bind."""
+    scratch = Path(root) / hashlib.sha1(student_id.encode()).hexdigest()[:10]
+    longest = len(os.fsencode(str(scratch / "ipc" / "k-99999")))
+    if longest > MAX_SOCKET_PATH:
+        raise ValueError(f"the grading sandbox's scratch folder {scratch} is too long for the kernel's "
+                         f"Unix sockets ({longest} bytes; at most {MAX_SOCKET_PATH}): use a shorter "
+                         f"temporary folder")
     prepare_scratch(scratch)
-    return Settings(scratch=str(scratch), hide=[str(out_dir), *map(str, hide)], limits=limits,
-                    uid=new_uid())
+    return Settings(scratch=str(scratch), hide=list(map(str, hide)), limits=limits, uid=new_uid())
 
 
 def new_uid() -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -30,14 +31,22 @@ def bwrap_works(tmp_path_factory):
 
 
 @pytest.fixture
-def box(tmp_path):
-    """A sandbox whose scratch folder is ``tmp_path/out/sandbox/s`` and which hides ``tmp_path/out``
-    and ``tmp_path/secret`` (holding ``gradebook.db``)."""
+def root():
+    """A grading run's scratch root (short, under /tmp), removed afterwards."""
+    path = sandbox.scratch_root()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def box(tmp_path, root):
+    """A sandbox with its scratch folder under ``root``, which hides ``tmp_path/out`` and
+    ``tmp_path/secret`` (holding ``gradebook.db``)."""
     (tmp_path / "secret").mkdir()
     (tmp_path / "secret" / "gradebook.db").write_text("grades")
     out = tmp_path / "out"
     out.mkdir()
-    settings = sandbox.settings_for(out, "s", [tmp_path / "secret"],
+    settings = sandbox.settings_for(root, "s", [out, tmp_path / "secret"],
                                     sandbox.Limits(memory_mb=1024, cpu_seconds=20, max_processes=64))
     sandbox.give_to_sandbox_user(Path(settings.scratch), settings.uid)
     return settings
@@ -71,11 +80,13 @@ def test_writes_only_its_own_folder(box, tmp_path):
     assert f"uid {box.uid}" in proc.stdout and box.uid != 0
 
 
-def test_hidden_folders_are_empty(box, tmp_path):
+def test_hidden_folders_are_empty(box, tmp_path, root):
+    other = sandbox.settings_for(root, "another student", [], box.limits)  # beside box's own folder
+    (Path(other.scratch) / "home" / "answer.ipynb").write_text("theirs")
     proc = run_in(box, f"""
         import os
         for folder in [{str(tmp_path / 'secret')!r}, {str(tmp_path / 'out')!r}, {str(ROOT / 'solutions')!r},
-                       {str(ROOT / '.git')!r}, '/root']:
+                       {str(ROOT / '.git')!r}, '/root', {str(root)!r}]:
             print(folder, sorted(os.listdir(folder)) if os.path.isdir(folder) else 'absent')
         import seqlab, autograder.common        # what notebooks and hidden checks need is there
         print('imports ok')
@@ -83,9 +94,11 @@ def test_hidden_folders_are_empty(box, tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert "imports ok" in lines
-    secret, out, solutions, git, home = lines[:5]
+    secret, out, solutions, git, home, scratch_root = lines[:6]
     assert "gradebook.db" not in secret
-    assert out.endswith("['sandbox']")  # only the way to its own folder
+    assert out.endswith("[]")
+    # only the way to its own scratch folder, not the other student's
+    assert scratch_root.endswith(f"[{Path(box.scratch).name!r}]"), scratch_root
     assert solutions.endswith("[]") and (git.endswith("[]") or git.endswith("absent"))
     assert (ROOT / "solutions").is_dir() and any((ROOT / "solutions").iterdir())
 
@@ -182,7 +195,7 @@ def test_check_reports_a_missing_bwrap(tmp_path, monkeypatch):
     assert "apt-get install bubblewrap" in sandbox.check(tmp_path / "probe")
 
 
-def test_kernel_in_the_sandbox_runs_and_can_be_interrupted(tmp_path, monkeypatch):
+def test_kernel_in_the_sandbox_runs_and_can_be_interrupted(tmp_path, root, monkeypatch):
     """The kernelspec and kernel manager nbgrader uses: code runs, a loop is interrupted (by
     message), the kernel has no network and cannot read the hidden output folder."""
     from nbclient import NotebookClient
@@ -192,7 +205,7 @@ def test_kernel_in_the_sandbox_runs_and_can_be_interrupted(tmp_path, monkeypatch
     out = tmp_path / "out"
     out.mkdir()
     (out / "gradebook.db").write_text("grades")
-    settings = sandbox.settings_for(out, "s", [], sandbox.Limits(memory_mb=2048, cpu_seconds=60, max_processes=128))
+    settings = sandbox.settings_for(root, "s", [out], sandbox.Limits(memory_mb=2048, cpu_seconds=60, max_processes=128))
     jupyter = sandbox.install_kernelspec(tmp_path / "jupyter")
     for key, value in sandbox.student_env(subprocess_env(), settings, jupyter).items():
         monkeypatch.setenv(key, value)
@@ -213,7 +226,7 @@ def test_kernel_in_the_sandbox_runs_and_can_be_interrupted(tmp_path, monkeypatch
     assert nb.cells[2].outputs[0]["text"].strip() == "after the interrupt"
 
 
-def test_the_guard_undoes_patches_before_a_test_cell(tmp_path, monkeypatch):
+def test_the_guard_undoes_patches_before_a_test_cell(tmp_path, root, monkeypatch):
     """Patches of comparison helpers, no-op'd hidden checks, a fake ``autograder`` package in the
     working directory and a custom exception handler are undone before a cell with hidden tests;
     an ordinary cell still sees them (student code runs as written)."""
@@ -222,7 +235,7 @@ def test_the_guard_undoes_patches_before_a_test_cell(tmp_path, monkeypatch):
 
     out = tmp_path / "out"
     out.mkdir()
-    settings = sandbox.settings_for(out, "s", [], sandbox.Limits(memory_mb=2048, cpu_seconds=120, max_processes=128))
+    settings = sandbox.settings_for(root, "s", [out], sandbox.Limits(memory_mb=2048, cpu_seconds=120, max_processes=128))
     jupyter = sandbox.install_kernelspec(tmp_path / "jupyter")
     for key, value in sandbox.student_env(subprocess_env(), settings, jupyter).items():
         monkeypatch.setenv(key, value)
@@ -262,3 +275,17 @@ def test_the_guard_undoes_patches_before_a_test_cell(tmp_path, monkeypatch):
     assert texts[0] == ["True"] * 7, nb.cells  # the student's own cells see their patches
     assert texts[1] == ["False"] * 7, texts[1]         # a test cell does not
     assert any(o.get("ename") == "ValueError" for o in nb.cells[2].outputs), nb.cells[2].outputs
+
+
+def test_too_long_a_scratch_folder_is_refused_with_a_clear_error(tmp_path):
+    """A scratch folder whose socket paths could not be bound is an error that says so, not a lost
+    kernel; the grader's own root is short."""
+    deep = tmp_path / ("d" * 120)
+    with pytest.raises(ValueError, match="too long for the kernel's Unix sockets"):
+        sandbox.settings_for(deep, "s", [], sandbox.Limits())
+    path = sandbox.scratch_root()
+    try:
+        settings = sandbox.settings_for(path, "a-very-long-student-id-" * 5, [], sandbox.Limits())
+        assert len(str(Path(settings.scratch) / "ipc" / "k-99999")) <= sandbox.MAX_SOCKET_PATH
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
