@@ -44,7 +44,9 @@ book: venv
 # Instead, pytest-xdist runs two workers (TEST_WORKERS), one per core: tests/conftest.py keeps
 # the tests that share the book build or one assignment's grading run on the same worker.
 TEST_WORKERS ?= 2
-PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+# --no-loadscope-reorder: groups are queued in the order tests/conftest.py sorts them (longest
+# first), not by how many tests each holds (which would queue the grading round trips last).
+PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The book is built (its notebooks executed) first, on its own: in the test session the book
 # fixture then reuses the execution cache. Executing the chapters while the grading, sandbox and
