@@ -93,6 +93,10 @@ def grad_global_norm(model: nn.Module) -> float:
     return float(torch.linalg.vector_norm(torch.stack(norms), 2)) if norms else 0.0
 
 
+class TrainingTooSlow(RuntimeError):
+    """:func:`fit` ran past its ``max_seconds`` guard (the run is abandoned, not shortened)."""
+
+
 def fit(
     model: nn.Module,
     train_loader: Iterable,
@@ -117,8 +121,10 @@ def fit(
     - ``patience``: early stopping. Stop when the validation loss has not improved by more than
       ``min_delta`` for ``patience`` epochs in a row (Keras' ``EarlyStopping`` semantics); with
       ``restore_best`` the weights of the best epoch are loaded back at the end.
-    - ``max_seconds``: a wall-clock budget; training stops after the step that exceeds it, so
-      experiments can compare models "at the same CPU budget".
+    - ``max_seconds``: a wall-clock *guard*, never a budget: if a step ends after this many
+      seconds, :class:`TrainingTooSlow` is raised. Budgets are in epochs (and steps, through the
+      loader), so a result never depends on how fast the machine is; the guard only turns a run
+      that is far slower than expected into a loud error instead of a silently shorter one.
     - ``progress`` shows a tqdm bar over the batches; ``verbose`` prints one line per epoch.
     """
     if patience is not None and val_loader is None:
@@ -128,7 +134,6 @@ def fit(
     history = History()
     best_loss, best_state, bad_epochs = math.inf, None, 0
     start = time.perf_counter()
-    out_of_time = False
     for epoch in range(epochs):
         model.train()
         running, n_batches = 0.0, 0
@@ -149,9 +154,11 @@ def fit(
             n_batches += 1
             history.step_loss.append(step_loss)
             bar.set_postfix(loss=f"{step_loss:.4f}")
-            if max_seconds is not None and time.perf_counter() - start > max_seconds:
-                out_of_time = True
-                break
+            if max_seconds is not None and (elapsed := time.perf_counter() - start) > max_seconds:
+                raise TrainingTooSlow(
+                    f"training took {elapsed:.1f} s, over the {max_seconds:g} s guard, after "
+                    f"{len(history.step_loss)} steps (epoch {epoch + 1} of {epochs}); the run was "
+                    f"not shortened: raise max_seconds or use a faster device")
         history.train_loss.append(running / max(n_batches, 1))
         line = f"epoch {epoch + 1:3d}  train loss {history.train_loss[-1]:.4f}"
         if val_loader is not None:
@@ -172,10 +179,6 @@ def fit(
             if verbose:
                 print(f"early stopping: no improvement > {min_delta} for {patience} epochs; "
                       f"best epoch {history.best_epoch + 1}")
-            break
-        if out_of_time:
-            if verbose:
-                print(f"time budget of {max_seconds:.0f}s reached")
             break
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)

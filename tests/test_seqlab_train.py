@@ -114,12 +114,24 @@ def test_clip_grad_value_bounds_each_entry():
     assert all((p.detach() - b).abs().max() <= 0.001 + 1e-7 for p, b in zip(model.parameters(), before))
 
 
-def test_max_seconds_stops_training():
+def test_max_seconds_is_a_loud_guard_not_a_budget():
+    """Past the guard, training fails with a message; it never returns a shorter run."""
+    from seqlab.train import TrainingTooSlow
     x, y = separable_data(256)
     model = Linear()
-    hist = fit(model, make_loader(x, y, batch_size=1), torch.optim.SGD(model.parameters(), lr=0.01),
-               epochs=1000, max_seconds=0.0, progress=False, verbose=False)
-    assert hist.epochs == 1 and len(hist.step_loss) == 1
+    with pytest.raises(TrainingTooSlow, match="not shortened"):
+        fit(model, make_loader(x, y, batch_size=1), torch.optim.SGD(model.parameters(), lr=0.01),
+            epochs=1000, max_seconds=0.0, progress=False, verbose=False)
+    # a guard that is not reached changes nothing: same steps as without it
+    a, b = Linear(), Linear()
+    b.load_state_dict(a.state_dict())
+    torch.manual_seed(0)
+    h1 = fit(a, make_loader(x, y, batch_size=32, seed=0), torch.optim.SGD(a.parameters(), lr=0.1), epochs=2,
+             progress=False, verbose=False)
+    torch.manual_seed(0)
+    h2 = fit(b, make_loader(x, y, batch_size=32, seed=0), torch.optim.SGD(b.parameters(), lr=0.1), epochs=2,
+             max_seconds=3600, progress=False, verbose=False)
+    assert h1.step_loss == h2.step_loss
 
 
 def test_grad_global_norm():
