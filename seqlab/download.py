@@ -1,4 +1,5 @@
-"""Verified downloads into a cache directory, and the IMDB review data set. Introduced in chapter 4.
+"""Verified downloads into a cache directory, the IMDB reviews and the sentence-polarity data set.
+Introduced in chapter 4.
 
 The book and the exercises never need the network: real, large data sets are optional extras.
 When a chapter asks for one, :func:`download` fetches it once into a cache directory and checks
@@ -30,6 +31,14 @@ from pathlib import Path
 # from IMDB, half positive and half negative, plus 50,000 unlabelled ones (not used here).
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+
+# The sentence polarity data set v1.0 (Pang and Lee, 2005): 5,331 positive and 5,331 negative
+# sentences from Rotten Tomatoes reviews, about 0.5 MB. Its home is
+# http://www.cs.cornell.edu/people/pabo/movie-review-data/; the URL and the SHA-256 below are the
+# ones Hugging Face's `rotten_tomatoes` data set publishes (dataset_infos: download_checksums,
+# 487,770 bytes). gensim's wheel ships 200 of these sentences (seqlab.data.load_polarity).
+POLARITY_URL = "https://storage.googleapis.com/seldon-datasets/sentence_polarity_v1/rt-polaritydata.tar.gz"
+POLARITY_SHA256 = "a05befe52aafda71d458d188a1c54506a998b1308613ba76bbda2e5029409ce9"
 
 _CHUNK = 1 << 16
 
@@ -169,3 +178,35 @@ def load_imdb(
             raise DownloadError(f"{archive} holds no reviews under aclImdb/{split}/pos|neg: "
                                 f"is it the Large Movie Review Dataset archive?")
     return tuple([(text, label) for _, text, label in sorted(rows)] for rows in splits.values())
+
+
+def load_sentence_polarity(
+    cache_dir: str | os.PathLike | None = None,
+    url: str = POLARITY_URL,
+    sha256: str = POLARITY_SHA256,
+    progress: bool = True,
+) -> list[tuple[str, int]]:
+    """The sentence polarity data set v1.0 as a list of ``(text, label)``, label 1 = positive.
+
+    Downloads ``rt-polaritydata.tar.gz`` (about 0.5 MB) once with :func:`download`, then reads
+    ``rt-polaritydata/rt-polarity.pos`` and ``rt-polaritydata/rt-polarity.neg`` from the archive:
+    one lower-cased, tokenised sentence per line, Latin-1 encoded. Empty lines are skipped. The
+    rows come in file order, all positive sentences first, so shuffle (seeded) before splitting.
+    """
+    archive = download(url, sha256, cache_dir=cache_dir, progress=progress)
+    found: dict[int, list[str]] = {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            name = member.name.removeprefix("./")
+            label = {"rt-polaritydata/rt-polarity.pos": 1, "rt-polaritydata/rt-polarity.neg": 0}.get(name)
+            if label is None:
+                continue
+            text = tar.extractfile(member).read().decode("latin-1")
+            found[label] = [line.strip() for line in text.splitlines() if line.strip()]
+    missing = [f"rt-polarity.{name}" for label, name in ((1, "pos"), (0, "neg")) if not found.get(label)]
+    if missing:
+        raise DownloadError(f"{archive} holds no sentences in rt-polaritydata/{' or '.join(missing)}: "
+                            f"is it the sentence polarity data set v1.0 archive?")
+    return [(text, label) for label in (1, 0) for text in found[label]]

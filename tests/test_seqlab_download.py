@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.download import (IMDB_SHA256, IMDB_URL, DownloadError, default_cache_dir, download,
-                             load_imdb, sha256_file)
+from seqlab.download import (IMDB_SHA256, IMDB_URL, POLARITY_SHA256, POLARITY_URL, DownloadError,
+                             default_cache_dir, download, load_imdb, load_sentence_polarity, sha256_file)
 
 REVIEWS = {
     "aclImdb/train/pos/0_9.txt": "A wonderful film.<br />I loved it.",
@@ -32,11 +32,19 @@ REVIEWS = {
 }
 
 
-def _make_archive() -> bytes:
+# The layout of rt-polaritydata.tar.gz: one sentence per line, Latin-1 (here an "é" and a blank line).
+SENTENCES = {
+    "rt-polaritydata/rt-polarity.pos": "a gorgeous , witty film .\nthe best of the year .\n\n",
+    "rt-polaritydata/rt-polarity.neg": "simplistic , silly and tedious .\na clich\u00e9d mess .\n",
+    "rt-polaritydata.README.1.0.txt": "not a sentence",
+}
+
+
+def _make_archive(files: dict[str, str] = REVIEWS, encoding: str = "utf-8") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, text in REVIEWS.items():
-            data = text.encode("utf-8")
+        for name, text in files.items():
+            data = text.encode(encoding)
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -45,6 +53,8 @@ def _make_archive() -> bytes:
 
 ARCHIVE = _make_archive()
 ARCHIVE_SHA = hashlib.sha256(ARCHIVE).hexdigest()
+POLARITY = _make_archive(SENTENCES, encoding="latin-1")
+POLARITY_SHA = hashlib.sha256(POLARITY).hexdigest()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -52,7 +62,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 - http.server's naming
         type(self).hits.append(self.path)
-        if self.path.startswith("/full/"):
+        if self.path.startswith("/polarity/"):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(POLARITY)))
+            self.end_headers()
+            self.wfile.write(POLARITY)
+        elif self.path.startswith("/full/"):
             self.send_response(200)
             self.send_header("Content-Length", str(len(ARCHIVE)))
             self.end_headers()
@@ -169,3 +184,29 @@ def test_constants_and_cache_dir(monkeypatch, tmp_path):
     assert default_cache_dir() == tmp_path
     monkeypatch.delenv("SEQLAB_CACHE")
     assert default_cache_dir() == Path.home() / ".cache" / "seqlab"
+
+
+def test_load_sentence_polarity_reads_the_archive_layout(server, tmp_path):
+    rows = load_sentence_polarity(cache_dir=tmp_path, url=f"{server}/polarity/rt-polaritydata.tar.gz",
+                                  sha256=POLARITY_SHA, progress=False)
+    assert rows == [("a gorgeous , witty film .", 1), ("the best of the year .", 1),
+                    ("simplistic , silly and tedious .", 0), ("a clich\u00e9d mess .", 0)]   # Latin-1 decoded
+    assert _left_in(tmp_path) == ["rt-polaritydata.tar.gz"]
+
+
+def test_load_sentence_polarity_verifies_the_checksum(server, tmp_path):
+    with pytest.raises(DownloadError, match="checksum mismatch"):
+        load_sentence_polarity(cache_dir=tmp_path, url=f"{server}/polarity/rt-polaritydata.tar.gz",
+                               progress=False)                        # the real checksum: not this file
+    assert _left_in(tmp_path) == []
+
+
+def test_load_sentence_polarity_rejects_another_archive(server, tmp_path):
+    with pytest.raises(DownloadError, match="rt-polarity.pos or rt-polarity.neg"):
+        load_sentence_polarity(cache_dir=tmp_path, url=f"{server}/full/rt-polaritydata.tar.gz",
+                               sha256=ARCHIVE_SHA, progress=False)    # the IMDB-like archive
+
+
+def test_polarity_constants():
+    assert POLARITY_URL.endswith("/rt-polaritydata.tar.gz") and POLARITY_URL.startswith("https://")
+    assert len(POLARITY_SHA256) == 64 and int(POLARITY_SHA256, 16) >= 0
