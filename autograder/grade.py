@@ -102,6 +102,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import repair, sandbox
+from autograder import collect, gradebook_db
 from autograder.release import (COURSE_ID, SOLUTIONS, ReleaseError, copy_assignment_source,
                                 generate_assignment, nbgrader_command,
                                 resolve_assignment, source_notebook_path, subprocess_env,
@@ -112,7 +113,8 @@ TIMED_OUT = "timed out"
 KERNEL_DIED = "kernel died"
 INVALID = "invalid notebook"
 ERROR = "error"
-STATUSES = (GRADED, TIMED_OUT, KERNEL_DIED, INVALID, ERROR)
+MISSING = "missing"  # on the roster (--roster), nothing submitted
+STATUSES = (GRADED, TIMED_OUT, KERNEL_DIED, INVALID, ERROR, MISSING)
 
 MARKER = ".seqlab-grading"  # marks an output folder made by this command (safe to replace)
 TIMEOUT_ENAME = "CellTimeoutError"  # what nbgrader's Execute records in a cell that timed out
@@ -152,6 +154,7 @@ class StudentResult:
     details: str = ""
     seconds: float = 0.0
     submission: str = ""
+    name: str = ""                      # from the platform export or the roster (--roster)
 
 
 @dataclass
@@ -262,7 +265,7 @@ c = get_config()  # noqa: F821
 _here = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = _here
 c.CourseDirectory.course_id = {course_id!r}
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "gradebook.db")
+c.CourseDirectory.db_url = {db_url}
 c.ExecutePreprocessor.timeout = {timeout}
 c.ExecutePreprocessor.startup_timeout = {startup}
 '''
@@ -283,15 +286,20 @@ def prepare_out_dir(out_dir: Path) -> None:
 
 
 def build_course(assignment: str, out_dir: Path, solutions_dir: Path = SOLUTIONS,
-                 timeout_per_cell: int = 60) -> Path:
+                 timeout_per_cell: int = 60, db_url: str | None = None) -> Path | str:
     """Turn the (empty) ``out_dir`` into an nbgrader course directory with ``assignment``
-    generated into its gradebook. Returns the path of the gradebook."""
+    generated into its gradebook: ``out_dir/gradebook.db``, or the shared database ``db_url``
+    (:mod:`autograder.gradebook_db`). Returns the gradebook's path, or its URL."""
+    url = gradebook_db.record_url(out_dir, db_url)  # url_for(out_dir) finds it from now on
+    db: Path | str = out_dir / "gradebook.db" if db_url is None else url
     (out_dir / "nbgrader_config.py").write_text(
         CONFIG_TEMPLATE.format(course_id=COURSE_ID, timeout=int(timeout_per_cell),
-                               startup=KERNEL_STARTUP_TIMEOUT), encoding="utf-8")
+                               startup=KERNEL_STARTUP_TIMEOUT,
+                               db_url='"sqlite:///" + os.path.join(_here, "gradebook.db")' if db_url is None
+                               else repr(url)), encoding="utf-8")
     copy_assignment_source(assignment, out_dir, solutions_dir)
-    db = out_dir / "gradebook.db"
-    generate_assignment(assignment, out_dir, db, log_path=out_dir / "logs" / "_generate_assignment.log")
+    with gradebook_db.exclusive(url, f"generate {assignment}"):  # shards starting together: one at a time
+        generate_assignment(assignment, out_dir, db, log_path=out_dir / "logs" / "_generate_assignment.log")
     return db
 
 
@@ -347,7 +355,7 @@ def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_c
     if plan is not None:
         settings = sandbox.settings_for(plan.scratch_root, student_id, plan.hide, plan.limits)
         extra, env = sandbox.nbgrader_args(settings), sandbox.student_env(env, settings, plan.jupyter_dir)
-    cmd = nbgrader_command("autograde", assignment, out_dir, out_dir / "gradebook.db",
+    cmd = nbgrader_command("autograde", assignment, out_dir, gradebook_db.url_for(out_dir),
                            "--student", student_id, "--force",
                            f"--ExecutePreprocessor.timeout={int(timeout_per_cell)}",
                            f"--ExecutePreprocessor.startup_timeout={KERNEL_STARTUP_TIMEOUT}", *extra)
@@ -400,11 +408,12 @@ def _last_error_line(log: str) -> str:
     return errors[0].split("]", 1)[-1].strip() if errors else ""
 
 
-def read_scores(db_path: Path, assignment: str, student_id: str) -> dict[str, float | None]:
-    """grade_id -> score (None when nbgrader recorded none) from the gradebook."""
+def read_scores(db_path: Path | str, assignment: str, student_id: str) -> dict[str, float | None]:
+    """grade_id -> score (None when nbgrader recorded none) from the gradebook (a SQLite path or
+    a URL)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(f"sqlite:///{db_path}", COURSE_ID) as gb:
+    with Gradebook(gradebook_db.as_url(db_path), COURSE_ID) as gb:
         try:
             submission = gb.find_submission(assignment, student_id)
         except MissingEntry:
@@ -451,7 +460,7 @@ def classify(sub: Submission, out_dir: Path, assignment: str, notebook_name: str
         return StudentResult(status=ERROR, score=0.0, cell_scores=zero, **base,
                              details=f"{reason} (see logs/{sub.student_id}.log)")
 
-    scores = read_scores(out_dir / "gradebook.db", assignment, sub.student_id)
+    scores = read_scores(gradebook_db.url_for(out_dir), assignment, sub.student_id)
     cell_scores = {gid: float(scores.get(gid) or 0.0) for gid in test_cells}
     graded_nb = nbformat.read(autograded, as_version=4)
     problems = cell_outcomes(graded_nb)
@@ -521,32 +530,20 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
 
 # ----------------------------------------------------------------------------- the gradebook check
 
-GRADEBOOK_SCORES = """
-SELECT sa.student_id, bc.name, g.auto_score, g.manual_score, g.extra_credit, sn.late_submission_penalty
-FROM grade g JOIN submitted_notebook sn ON g.notebook_id = sn.id
-JOIN submitted_assignment sa ON sn.assignment_id = sa.id
-JOIN assignment a ON sa.assignment_id = a.id
-JOIN base_cell bc ON g.cell_id = bc.id
-WHERE a.name = ?"""
+def gradebook_schema(db_path: Path | str) -> set[tuple[str, str, str]]:
+    """Every object of the gradebook (a SQLite path or a URL) that could change what it reports:
+    (kind, name, definition); SQLite: tables, indexes, triggers, views; PostgreSQL: those plus
+    rules, policies and functions (:func:`autograder.gradebook_db.schema`)."""
+    return gradebook_db.schema(gradebook_db.as_url(db_path))
 
 
-def _read_only(db_path: Path):
-    import sqlite3
-    return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-
-
-def gradebook_schema(db_path: Path) -> set[tuple[str, str, str]]:
-    """Every object (table, index, trigger, view) of the gradebook: (type, name, sql)."""
-    with contextlib.closing(_read_only(db_path)) as db:
-        return {(t, n, sql or "") for t, n, sql in db.execute("SELECT type, name, sql FROM sqlite_master")}
-
-
-def verify_gradebook(db_path: Path, assignment: str, results: list[StudentResult],
-                     schema_before: set[tuple[str, str, str]]) -> list[str]:
+def verify_gradebook(db_path: Path | str, assignment: str, results: list[StudentResult],
+                     schema_before: set[tuple[str, str, str]], only: set[str] | None = None) -> list[str]:
     """What is wrong in the gradebook after a run (empty when nothing is): objects the grader did
     not create (a trigger, a view), scores nobody entered (``manual_score``, ``extra_credit``, a
     late penalty), and students whose total differs from ``grades.csv``. Each line names the
-    students affected."""
+    students affected. With ``only`` (a shared gradebook: other shards and graders write to it),
+    the scores of those students alone are checked."""
     problems = []
     schema = gradebook_schema(db_path)
     for kind, name, sql in sorted(schema - schema_before):
@@ -557,8 +554,8 @@ def verify_gradebook(db_path: Path, assignment: str, results: list[StudentResult
             problems.append(f"gradebook {kind} {name!r} was removed during grading")
     totals: dict[str, float] = {}
     manual: dict[str, list[str]] = {}
-    with contextlib.closing(_read_only(db_path)) as db:
-        for student, cell, auto, man, extra, penalty in db.execute(GRADEBOOK_SCORES, (assignment,)):
+    for student, cell, auto, man, extra, penalty in gradebook_db.scores(gradebook_db.as_url(db_path), assignment):
+        if only is None or student in only:
             if man is not None or extra is not None or penalty:
                 manual.setdefault(student, []).append(cell)
             totals[student] = totals.get(student, 0.0) + float((man if man is not None else auto) or 0) \
@@ -588,7 +585,7 @@ def report_gradebook_problems(problems: list[str], path: Path) -> None:
 
 def generate_feedback(assignment: str, out_dir: Path) -> bool:
     """``nbgrader generate_feedback`` for every autograded student; False if it failed."""
-    cmd = nbgrader_command("generate_feedback", assignment, out_dir, out_dir / "gradebook.db", "--force")
+    cmd = nbgrader_command("generate_feedback", assignment, out_dir, gradebook_db.url_for(out_dir), "--force")
     proc = subprocess.run(cmd, cwd=out_dir, env=subprocess_env(), capture_output=True, text=True)
     (out_dir / "logs" / "_generate_feedback.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     return proc.returncode == 0
@@ -599,11 +596,11 @@ def write_csv(run: GradingRun, path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student_id", "status", "score", "max_score", *run.test_cells,
-                         "details", "seconds", "submission"])
+                         "details", "seconds", "submission", "name"])
         for r in sorted(run.results, key=lambda r: r.student_id):
             writer.writerow([r.student_id, r.status, f"{r.score:g}", f"{r.max_score:g}",
                              *(f"{r.cell_scores.get(g, 0.0):g}" for g in run.test_cells),
-                             r.details, f"{r.seconds:.1f}", r.submission])
+                             r.details, f"{r.seconds:.1f}", r.submission, r.name])
 
 
 def format_table(run: GradingRun) -> str:
@@ -619,11 +616,14 @@ def format_table(run: GradingRun) -> str:
 
 def _grade_collected(assignment: str, submissions_dir: Path, out_dir: Path, notebook_name: str,
                      test_cells: dict[str, float], timeout_per_cell: int, timeout_per_student: float,
-                     jobs: int, say, plan: SandboxPlan | None) -> list[StudentResult]:
-    """Collect, check, repair and autograde every submission of ``submissions_dir``: one result per
-    student, broken submissions included."""
-    subs = collect_submissions(submissions_dir, notebook_name)
-    if not subs:
+                     jobs: int, say, plan: SandboxPlan | None,
+                     intake: collect.Intake | None = None) -> list[StudentResult]:
+    """Collect, check, repair and autograde every submission of ``submissions_dir`` (a folder, or
+    a platform's archive: :mod:`autograder.collect`; with ``--shard``, this shard's part): one
+    result per student, broken submissions and the roster's missing students included."""
+    subs, missing, names, notes = _collect(assignment, submissions_dir, out_dir, notebook_name,
+                                           intake or collect.Intake())
+    if not subs and not missing:
         print(f"warning: no submissions in {submissions_dir}", file=sys.stderr)
     results: list[StudentResult] = []
     to_grade: list[Submission] = []
@@ -650,14 +650,58 @@ def _grade_collected(assignment: str, submissions_dir: Path, out_dir: Path, note
             if result.status == GRADED:
                 result.status = f"{GRADED} (repaired: {repair.summary(made)})"
         results.append(result)
+    for sid in missing:
+        results.append(StudentResult(sid, MISSING, 0.0, sum(test_cells.values()), {gid: 0.0 for gid in test_cells},
+                                     details="on the roster, but nothing was submitted"))
+    for r in results:
+        r.name = names.get(r.student_id, "")
+        r.details = "; ".join(filter(None, [*notes.get(r.student_id, []), r.details]))
     return results
+
+
+def _collect(assignment: str, source: Path, out_dir: Path, notebook_name: str, intake: collect.Intake
+             ) -> tuple[list[Submission], list[str], dict[str, str], dict[str, list[str]]]:
+    """This run's submissions (with ``--shard``, only its part), the roster's students who sent
+    nothing (``--roster``), every student's name, and notes for ``details`` (late, older
+    resubmissions); the whole collection is recorded in ``OUT/collection.json``."""
+    collection = None
+    if collect.is_export(source, intake.platform, intake.id_pattern):
+        try:
+            collection = collect.collect(source, notebook_name, out_dir / "collected",
+                                         platform=intake.platform, id_pattern=intake.id_pattern)
+        except collect.CollectError as e:
+            raise UsageError(str(e)) from None
+        subs = [Submission(c.student_id, c.path, Path(c.origin or source.name), c.problem, ERROR if c.problem else "")
+                for c in collection.students]
+        names = {c.student_id: c.name for c in collection.students if c.name}
+        notes = {c.student_id: c.notes() for c in collection.students}
+        for line in collection.skipped:
+            print(f"warning: {source.name}: skipped {line}", file=sys.stderr)
+    else:
+        subs, names, notes = collect_submissions(source, notebook_name), {}, {}
+    ids = [s.student_id for s in subs]
+    roster = collect.read_roster(intake.roster) if intake.roster else None
+    missing = sorted(set(roster) - set(ids)) if roster else []
+    not_on_roster = sorted(set(ids) - set(roster)) if roster else []
+    if roster:
+        names.update({sid: name for sid, name in roster.items() if name})
+    if not_on_roster:
+        print(f"warning: not on the roster (graded anyway): {', '.join(not_on_roster)}", file=sys.stderr)
+    everyone = sorted(set(ids) | set(missing))
+    here = set(gradebook_db.shard_of(everyone, *intake.shard) if intake.shard else everyone)
+    collect.write_record(out_dir / gradebook_db.COLLECTION_FILE, assignment=assignment, source=source,
+                         platform=intake.platform, id_pattern=intake.id_pattern, shard=intake.shard,
+                         everyone=everyone, here=sorted(here), missing=missing, not_on_roster=not_on_roster,
+                         collection=collection)
+    return [s for s in subs if s.student_id in here], [m for m in missing if m in here], names, notes
 
 
 def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
                       timeout_per_cell: int = 60, timeout_per_student: float = 300,
                       feedback: bool = True, solutions_dir: Path = SOLUTIONS,
                       jobs: int = 1, progress: bool = True, sandboxed: bool = True,
-                      limits: sandbox.Limits | None = None) -> GradingRun:
+                      limits: sandbox.Limits | None = None, db: str | None = None,
+                      intake: collect.Intake | None = None) -> GradingRun:
     """Autograde every submission in ``submissions_dir`` into the course directory ``out_dir``
     and write ``out_dir/grades.csv``; then check the gradebook against it. Raises
     :class:`UsageError` for bad arguments, :class:`SandboxError` when ``sandboxed`` and the
@@ -669,8 +713,14 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
     except ReleaseError as e:
         raise UsageError(str(e)) from None
     submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
-    if not submissions_dir.is_dir():
+    if not submissions_dir.exists():
         raise UsageError(f"submissions folder not found: {submissions_dir}")
+    intake = intake or collect.Intake()
+    try:
+        intake.check(submissions_dir)
+        url = gradebook_db.normalize_url(db) if db else None
+    except ValueError as e:  # collect.CollectError, gradebook_db.GradebookError
+        raise UsageError(str(e)) from None
     if out_dir == submissions_dir or submissions_dir in out_dir.parents or out_dir in submissions_dir.parents:
         raise UsageError("--out must be outside the submissions folder (and not contain it)")
     source_nb = source_notebook_path(assignment, solutions_dir)
@@ -684,16 +734,18 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
     prepare_out_dir(out_dir)
     say = print if progress else (lambda *a, **k: None)
     say(f"preparing {assignment} in {out_dir}" + ("" if sandboxed else " (NO SANDBOX)"), flush=True)
-    build_course(assignment, out_dir, solutions_dir, timeout_per_cell)
-    schema = gradebook_schema(out_dir / "gradebook.db")
+    gradebook = build_course(assignment, out_dir, solutions_dir, timeout_per_cell, url)
+    schema = gradebook_schema(gradebook)
     plan = None
     if sandboxed:
         limits = limits or sandbox.Limits(cpu_seconds=max(60, int(timeout_per_student)))
         plan = SandboxPlan(sandbox.install_kernelspec(out_dir / "sandbox" / "jupyter"),
-                           [out_dir, submissions_dir, solutions_dir], limits, sandbox.scratch_root())
+                           [out_dir, submissions_dir, solutions_dir, *collect.hide_for(submissions_dir),
+                            *gradebook_db.socket_dirs(gradebook_db.url_for(out_dir))],
+                           limits, sandbox.scratch_root())
     try:
         results = _grade_collected(assignment, submissions_dir, out_dir, notebook_name, test_cells,
-                                   timeout_per_cell, timeout_per_student, jobs, say, plan)
+                                   timeout_per_cell, timeout_per_student, jobs, say, plan, intake)
     finally:
         if plan is not None:
             shutil.rmtree(plan.scratch_root, ignore_errors=True)
@@ -705,7 +757,8 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
             print("warning: nbgrader generate_feedback failed for some students; see "
                   f"{out_dir / 'logs' / '_generate_feedback.log'}", file=sys.stderr)
     write_csv(run, out_dir / "grades.csv")
-    run.gradebook_problems = verify_gradebook(out_dir / "gradebook.db", assignment, results, schema)
+    run.gradebook_problems = verify_gradebook(gradebook, assignment, results, schema,
+                                              {r.student_id for r in results} if url else None)
     if run.gradebook_problems:
         report_gradebook_problems(run.gradebook_problems, out_dir / "GRADEBOOK_CHECK_FAILED.txt")
     return run
@@ -717,7 +770,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Autograde a folder of submissions (<student>.ipynb files or <student>/ folders) "
                     "with nbgrader; write OUT/grades.csv and feedback.")
     parser.add_argument("assignment", help="assignment folder in solutions/, or its prefix (a01)")
-    parser.add_argument("submissions", type=Path, help="folder of <student>.ipynb files or <student>/ folders")
+    parser.add_argument("submissions", type=Path,
+                        help="folder of <student>.ipynb files or <student>/ folders, or a learning platform's "
+                             "export (.zip, as downloaded)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (a fresh nbgrader course directory)")
     parser.add_argument("--timeout-per-cell", type=int, default=60, metavar="S",
                         help="seconds one cell may run before it is interrupted (default 60)")
@@ -735,7 +790,28 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"memory of each sandboxed process (default {sandbox.Limits.memory_mb})")
     parser.add_argument("--max-processes", type=int, default=sandbox.Limits.max_processes, metavar="N",
                         help=f"processes and threads a notebook may run (default {sandbox.Limits.max_processes})")
+    intake = parser.add_argument_group("submissions from a learning platform (autograder/collect.py)")
+    intake.add_argument("--platform", choices=sorted(collect.PLATFORMS),
+                        help="the export's file-naming scheme (default for a .zip: the one that matches)")
+    intake.add_argument("--id-pattern", metavar="REGEX",
+                        help="regular expression with a group (?P<student_id>...) matched against each file "
+                             "or folder name (optional groups: name, order, late, file), as nbgrader's ZipCollect")
+    intake.add_argument("--roster", type=Path, metavar="CSV",
+                        help="CSV of the class (id and name columns): names in grades.csv, and a row with "
+                             "status 'missing' for every student who submitted nothing")
+    shared = parser.add_argument_group("several graders and machines (autograder/gradebook_db.py)")
+    shared.add_argument("--db", metavar="URL",
+                        help="gradebook URL, e.g. postgresql://USER@HOST/DATABASE (default: OUT/gradebook.db, SQLite)")
+    shared.add_argument("--shard", metavar="I/N",
+                        help="grade only shard I of N of the class (every N-th student in id order); merge the "
+                             "shards' folders with python -m autograder.gradebook_db merge")
     args = parser.parse_args(argv)
+    if args.platform and args.id_pattern:
+        parser.error("give --platform or --id-pattern, not both")
+    try:
+        shard = gradebook_db.parse_shard(args.shard) if args.shard else None
+    except gradebook_db.GradebookError as e:
+        parser.error(str(e))
     if args.timeout_per_cell <= 0 or args.timeout_per_student <= 0 or args.jobs <= 0:
         parser.error("timeouts and --jobs must be positive")
     if args.memory_limit <= 0 or args.max_processes <= 0:
@@ -747,7 +823,8 @@ def main(argv: list[str] | None = None) -> int:
                                 timeout_per_cell=args.timeout_per_cell,
                                 timeout_per_student=args.timeout_per_student,
                                 feedback=not args.no_feedback, solutions_dir=args.solutions,
-                                jobs=args.jobs, sandboxed=not args.no_sandbox, limits=limits)
+                                jobs=args.jobs, sandboxed=not args.no_sandbox, limits=limits, db=args.db,
+                                intake=collect.Intake(args.platform, args.id_pattern, args.roster, shard))
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -122,7 +122,7 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
-def nbgrader_command(subcommand: str, assignment: str, course_root: Path, db_path: Path,
+def nbgrader_command(subcommand: str, assignment: str, course_root: Path, db_path: Path | str,
                      *extra: str) -> list[str]:
     """Command line running ``nbgrader <subcommand> <assignment>`` in ``course_root`` with every
     course-directory setting explicit (so no stray nbgrader_config.py can change them)."""
@@ -134,7 +134,8 @@ def nbgrader_command(subcommand: str, assignment: str, course_root: Path, db_pat
             "--CourseDirectory.submitted_directory=submitted",
             "--CourseDirectory.autograded_directory=autograded",
             "--CourseDirectory.feedback_directory=feedback",
-            f"--CourseDirectory.db_url=sqlite:///{db_path}",
+            # a SQLite file, or a gradebook URL (autograder.gradebook_db: postgresql+psycopg2://...)
+            f"--CourseDirectory.db_url={db_path if '://' in str(db_path) else f'sqlite:///{db_path}'}",
             *extra]
 
 
