@@ -23,7 +23,13 @@ Student ids are sanitised to letters, digits, ``_`` and ``-`` (``Jane Doe (2).ip
   ``details`` (why points were lost), ``seconds`` (grading time) and ``submission`` (the file);
 - ``logs/<student>.log``: nbgrader's log for that student;
 - ``feedback/<student>/<assignment>/<notebook>.html``: nbgrader's feedback page;
+- ``report.html``: the class report (:mod:`autograder.report`): score distribution, each test
+  cell's failure rate, the most common recognised mistakes, statuses, grading time per student;
 - ``GRADEBOOK_CHECK_FAILED.txt``: only when the gradebook check below failed.
+
+When a student's failing test cells and the checks' messages match a typical mistake of the
+assignment's mutant catalogue (:mod:`autograder.diagnose`), ``details`` and the top of the
+feedback page name it in words ("likely mistake: ...").
 
 Student code is hostile input. Each notebook's kernel runs in a bubblewrap sandbox
 (:mod:`autograder.sandbox`): read-only system, its own scratch folder, no view of the output
@@ -41,9 +47,12 @@ student's total, no manual score, extra credit or late penalty that nobody enter
 view or other object the run did not create. Any difference is printed loudly with the students
 affected and makes the exit status 3.
 
-Each student is autograded by its own ``nbgrader autograde --student`` subprocess (one after the
-other, or ``--jobs N`` at a time), so a student whose code hangs or kills the kernel cannot stop
-the others. Statuses:
+Each student is autograded by ``nbgrader autograde --student`` in a long-lived grading worker
+(:mod:`autograder.worker`: one nbgrader process per job, ``--jobs N`` of them, each grading one
+student after the other, every notebook in a fresh kernel of its own), so nbgrader's start-up is
+paid once per job, not once per student. A student whose code hangs or kills the kernel cannot
+stop the others: the kernel's death ends only that notebook, and a student still running after
+``--timeout-per-student`` has its worker killed (kernel and sandbox with it) and replaced. Statuses:
 
 ``graded``
     nbgrader ran the whole notebook; the score is the sum of the test cells' points.
@@ -94,6 +103,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -103,10 +113,12 @@ import nbformat
 
 from autograder import repair, sandbox
 from autograder import collect, gradebook_db
+from autograder import diagnose, report
 from autograder.release import (COURSE_ID, SOLUTIONS, ReleaseError, copy_assignment_source,
                                 generate_assignment, nbgrader_command,
                                 resolve_assignment, source_notebook_path, subprocess_env,
                                 write_notebook)
+from autograder.worker import WorkerPool
 
 GRADED = "graded"
 TIMED_OUT = "timed out"
@@ -347,9 +359,11 @@ class SandboxPlan:
 def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_cell: int,
                   timeout_per_student: float, *, plan: SandboxPlan | None = None
                   ) -> tuple[int | None, float, str]:
-    """``nbgrader autograde --student`` in a subprocess; (exit code or None if killed by the
-    backstop, seconds, log text). The log is also written to ``logs/<student>.log``. With a
-    ``plan``, the notebook's kernel runs in that student's sandbox."""
+    """``nbgrader autograde --student``: (exit code, or None if killed by the backstop; seconds;
+    log text). The log is also written to ``logs/<student>.log``. With a ``plan``, the notebook's
+    kernel runs in that student's sandbox. Inside :func:`_autograde_all` the command runs in the
+    grading worker this thread holds (:mod:`autograder.worker`: one long-lived nbgrader process
+    per job, same command line and environment), otherwise in a subprocess of its own."""
     extra, env = [], subprocess_env()
     settings = None
     if plan is not None:
@@ -362,19 +376,32 @@ def run_autograde(assignment: str, student_id: str, out_dir: Path, timeout_per_c
     log_path = out_dir / "logs" / f"{student_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=out_dir, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            code: int | None = proc.wait(timeout=timeout_per_student)
-        except subprocess.TimeoutExpired:
-            _kill_tree(proc)
-            code = None
-            log.write(f"\n[autograder.grade] stopped after {timeout_per_student:g} s (--timeout-per-student)\n")
-        if settings is not None:
-            shutil.rmtree(settings.scratch, ignore_errors=True)  # what the student wrote; never read
+    held = getattr(_WORKER, "worker", None)
+    if held is not None:
+        log_path.write_text("", encoding="utf-8")
+        code, _ = held.grade(cmd[cmd.index("nbgrader") + 1:], env, log_path, timeout_per_student)
+        if code is None:
+            with open(log_path, "a", encoding="utf-8") as log:
+                log.write(f"\n[autograder.grade] stopped after {timeout_per_student:g} s (--timeout-per-student)\n")
+    else:
+        with open(log_path, "w", encoding="utf-8") as log:
+            proc = subprocess.Popen(cmd, cwd=out_dir, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                code = proc.wait(timeout=timeout_per_student)
+            except subprocess.TimeoutExpired:
+                _kill_tree(proc)
+                code = None
+                log.write(f"\n[autograder.grade] stopped after {timeout_per_student:g} s (--timeout-per-student)\n")
+    if settings is not None:
+        shutil.rmtree(settings.scratch, ignore_errors=True)  # what the student wrote; never read
     seconds = time.monotonic() - start
     return code, seconds, log_path.read_text(encoding="utf-8", errors="replace")
+
+
+# The grading worker (autograder.worker.Worker) that the current thread holds, if any: set by
+# _autograde_all around each call of run_autograde.
+_WORKER = threading.local()
 
 
 def cell_outcomes(nb: nbformat.NotebookNode) -> dict[str, str]:
@@ -487,8 +514,13 @@ def infrastructure_failure(code: int | None, log: str) -> str | None:
 
 def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, notebook_name: str,
                    test_cells: dict[str, float], timeout_per_cell: int, timeout_per_student: float,
-                   jobs: int, say, plan: SandboxPlan | None = None) -> list[tuple[Submission, StudentResult]]:
-    """Autograde ``subs`` (each in its own subprocess, ``jobs`` at a time) and classify them.
+                   jobs: int, say, plan: SandboxPlan | None = None,
+                   use_workers: bool = True) -> list[tuple[Submission, StudentResult]]:
+    """Autograde ``subs`` (``jobs`` at a time) and classify them. With ``use_workers`` each job
+    is one long-lived grading worker (:mod:`autograder.worker`) that grades its students one after
+    the other, each notebook in a fresh kernel of its own; without, each student gets its own
+    ``nbgrader autograde`` process. A worker whose student outlives ``timeout_per_student`` is
+    killed (with that student's kernel) and replaced.
 
     A student whose run failed for a reason in ``INFRASTRUCTURE_FAILURES`` (a kernel that did
     not start; with ``jobs > 1``, a gradebook locked by another nbgrader process) is graded once
@@ -496,9 +528,19 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
     ``details``."""
     done: list[tuple[Submission, StudentResult]] = []
 
+    pool = WorkerPool(max(1, jobs), out_dir, subprocess_env(), out_dir / "logs") if use_workers else None
+
     def grade_one(sub: Submission):
         sandboxed = {"plan": plan} if plan is not None else {}
-        return run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student, **sandboxed)
+        if pool is None:
+            return run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student, **sandboxed)
+        with pool.lease() as worker:
+            _WORKER.worker = worker
+            try:
+                return run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student,
+                                     **sandboxed)
+            finally:
+                _WORKER.worker = None
 
     def finish(sub: Submission, raw, retry: list[Submission] | None) -> None:
         code, seconds, log = raw
@@ -513,18 +555,22 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
         say(f"[{len(done)}/{len(subs)}] {sub.student_id}: {result.status} ({seconds:.1f} s)", flush=True)
 
     retry: list[Submission] = []
-    if jobs <= 1:
-        for sub in subs:
-            finish(sub, grade_one(sub), retry)
-    else:
-        from concurrent.futures import ThreadPoolExecutor, as_completed
+    try:
+        if jobs <= 1:
+            for sub in subs:
+                finish(sub, grade_one(sub), retry)
+        else:
+            from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on subprocesses
-            futures = {pool.submit(grade_one, sub): sub for sub in subs}
-            for future in as_completed(futures):
-                finish(futures[future], future.result(), retry)
-    for sub in retry:
-        finish(sub, grade_one(sub), None)
+            with ThreadPoolExecutor(max_workers=jobs) as threads:  # threads only wait on workers
+                futures = {threads.submit(grade_one, sub): sub for sub in subs}
+                for future in as_completed(futures):
+                    finish(futures[future], future.result(), retry)
+        for sub in retry:
+            finish(sub, grade_one(sub), None)
+    finally:
+        if pool is not None:
+            pool.close()
     return done
 
 
@@ -751,16 +797,19 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
             shutil.rmtree(plan.scratch_root, ignore_errors=True)
 
     run = GradingRun(assignment, out_dir, test_cells, results, sandboxed)
+    diagnoses = diagnose.annotate(run)  # catalogued mistakes, named in details (and the feedback)
     if feedback and any((out_dir / "autograded").glob(f"*/{assignment}")):
         say("generating feedback ...")
         if not generate_feedback(assignment, out_dir):
             print("warning: nbgrader generate_feedback failed for some students; see "
                   f"{out_dir / 'logs' / '_generate_feedback.log'}", file=sys.stderr)
+        diagnose.add_to_feedback(run, diagnoses)
     write_csv(run, out_dir / "grades.csv")
     run.gradebook_problems = verify_gradebook(gradebook, assignment, results, schema,
                                               {r.student_id for r in results} if url else None)
     if run.gradebook_problems:
         report_gradebook_problems(run.gradebook_problems, out_dir / "GRADEBOOK_CHECK_FAILED.txt")
+    report.write_report(run, out_dir / "report.html", diagnoses)  # the class report
     return run
 
 
@@ -844,6 +893,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + (f" ({repaired} repaired)" if repaired else "")
           if run.results else "\nno submissions")
     print(f"grades: {run.out_dir / 'grades.csv'}")
+    if (run.out_dir / "report.html").is_file():
+        print(f"class report: {run.out_dir / 'report.html'}")
     if any((run.out_dir / "feedback").glob("*")):
         print(f"feedback: {run.out_dir / 'feedback'}/<student>/{run.assignment}/")
     if not run.sandboxed:
