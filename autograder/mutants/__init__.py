@@ -26,6 +26,10 @@ class Mutant:
     find: str          # text of the reference solution that the mistake changes (must occur once)
     replace: str       # what the mistaken student wrote instead
     fails: tuple[str, ...]  # grade_ids of test cells that must lose their points
+    # What a student's feedback says when their failures match this mistake (see
+    # autograder.diagnose): the mistake in words, without the right code. Optional: by default
+    # diagnose.hint derives it from the description.
+    hint: str = ""
 
 
 def load_catalogue(assignment: str) -> list[Mutant]:
