@@ -152,7 +152,7 @@ def engine(url: str):
         except ImportError:
             raise GradebookError("a PostgreSQL gradebook needs psycopg2 (pip install psycopg2-binary; "
                                  "it is in requirements.txt)") from None
-        return create_engine(url, poolclass=NullPool)
+        return create_engine(normalize_url(url), poolclass=NullPool)
     return create_engine(f"sqlite:///file:{sqlite_path(url)}?mode=ro&uri=true", poolclass=NullPool)
 
 
