@@ -13,7 +13,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 ASSIGNMENTS := $(notdir $(wildcard solutions/a[0-9][0-9]_*))
 
-.PHONY: help venv book test test-fast release grade bench clean
+.PHONY: help venv book test test-fast release grade bench clean student-repo
 
 help:
 	@echo "make book                                       build the executed HTML book (_build/html)"
@@ -21,6 +21,7 @@ help:
 	@echo "make release                                    regenerate exercises/ from solutions/"
 	@echo "make grade ASSIGNMENT=a01 SUBMISSIONS=dir [OUT=grades/a01] [GRADE_ARGS='--jobs 2']  autograde a folder (sandboxed; GRADE_ARGS=--no-sandbox gives that up)"
 	@echo "make bench                                      measure chapter and grading times into bench/results.md"
+	@echo "make student-repo OUT=dir STUDENT_REPO_URL=url   write the public student repository (book, exercises, seqlab; no solutions, hidden checks or mutants)"
 
 venv: $(VENV)/.installed
 
@@ -69,6 +70,14 @@ grade: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# The public repository of a course that grades for credit: the book, the released exercises and
+# seqlab, no solutions/, hidden checks or mutants (autograder/student_repo.py scans for leaks).
+STUDENT_REPO_USAGE := usage: make student-repo OUT=dir STUDENT_REPO_URL=https://github.com/ORG/REPO
+student-repo: venv
+	$(if $(OUT),,$(error $(STUDENT_REPO_USAGE)))
+	$(if $(STUDENT_REPO_URL),,$(error $(STUDENT_REPO_USAGE)))
+	$(BIN)/python -m autograder.student_repo "$(OUT)" --url "$(STUDENT_REPO_URL)"
 
 clean:
 	rm -rf _build grading gradebook.db
