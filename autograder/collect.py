@@ -289,12 +289,11 @@ def _collect_entries(entries: list[_Entry], reader: _Reader, rx: re.Pattern, not
     names: dict[str, str] = {}
     duplicated: dict[str, list[str]] = {}
     for e in entries:
-        parts = e.path.split("/")
-        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
-            continue  # macOS resource forks, .DS_Store, checkpoints: never submissions
         if e.problem:
             skipped.append(f"{e.path}: {e.problem}")
             continue
+        if any(p.startswith(".") or p == "__MACOSX" for p in e.path.split("/")):
+            continue  # macOS resource forks, .DS_Store, checkpoints: never submissions
         found = _match(rx, e.path)
         if found is None:
             skipped.append(f"{e.path}: the name does not match the platform's pattern (no student id)")
@@ -343,6 +342,8 @@ def _collect_entries(entries: list[_Entry], reader: _Reader, rx: re.Pattern, not
         student.late = chosen.late
         try:
             data = reader.read(chosen.entry)
+        except CollectError:
+            raise  # the whole archive is refused
         except ValueError as e:
             student.problem = f"{chosen.entry.path}: {e}"
             continue
