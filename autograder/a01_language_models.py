@@ -82,15 +82,40 @@ def _diff(actual: dict, expected: dict) -> str:
     return "; ".join(parts)
 
 
+def _reference_counts(sentences, n: int, vocab) -> tuple[Counter, Counter]:
+    """What count_ngrams must return (for the property checks on generated corpora)."""
+    ngrams, contexts = Counter(), Counter()
+    for sentence in sentences:
+        tokens = [BOS] * (n - 1) + [w if w in vocab else UNK for w in sentence] + [EOS]
+        for i in range(n - 1, len(tokens)):
+            ngrams[tuple(tokens[i - n + 1:i + 1])] += 1
+            contexts[tuple(tokens[i - n + 1:i])] += 1
+    return ngrams, contexts
+
+
+def _generated_corpus(seed: int) -> tuple[list[list[str]], set[str]]:
+    """A random corpus over a 9-word alphabet (3 of them unknown) with empty and one-word sentences."""
+    import random
+    rng = random.Random(seed)
+    words = ["w%d" % i for i in range(9)]
+    corpus = [[], ["w0"]] + [[rng.choice(words) for _ in range(rng.randint(0, 7))] for _ in range(12)]
+    return corpus, set(words[:6])
+
+
 @quiet
 def check_count_ngrams(count_ngrams: Callable) -> None:
     """Exact unigram, bigram and trigram counts on a corpus with an empty sentence and unknown
-    words; the input is left unchanged."""
+    words; on generated corpora for n = 1..5 (n longer than most sentences), the counts equal the
+    definition and satisfy its properties; the sentences and the vocabulary are left unchanged."""
     for n in (1, 2, 3):
         corpus = [list(s) for s in _CORPUS]
-        result = count_ngrams(corpus, n, set(_VOCAB))
+        vocab = set(_VOCAB)
+        result = count_ngrams(corpus, n, vocab)
         assert corpus == _CORPUS, "count_ngrams must not modify the sentences it is given " \
                                   "(build a new padded list instead of inserting into the sentence)"
+        assert vocab == _VOCAB, "count_ngrams must not modify the vocabulary it is given " \
+                                f"(it now holds {sorted(vocab - _VOCAB)} too): build a new set, or test " \
+                                "`w in vocab` without adding the special tokens to it"
         assert isinstance(result, tuple) and len(result) == 2, \
             f"count_ngrams must return a tuple (ngram_counts, context_counts), got {type(result).__name__}"
         ngrams, contexts = _nonzero(result[0], "ngram_counts"), _nonzero(result[1], "context_counts")
@@ -104,6 +129,21 @@ def check_count_ngrams(count_ngrams: Callable) -> None:
                             f"n-gram counts add up to {total}"
         assert ngrams == want_ngrams, f"wrong n-gram counts for n={n}: {_diff(ngrams, want_ngrams)}"
         assert contexts == want_contexts, f"wrong context counts for n={n}: {_diff(contexts, want_contexts)}"
+    for seed, n in [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]:
+        corpus, vocab = _generated_corpus(seed)
+        before = [list(s) for s in corpus]
+        result = count_ngrams(corpus, n, set(vocab))
+        ngrams, contexts = _nonzero(result[0], "ngram_counts"), _nonzero(result[1], "context_counts")
+        want_ngrams, want_contexts = _reference_counts(before, n, vocab)
+        predictions = sum(len(s) + 1 for s in before)
+        assert sum(ngrams.values()) == predictions, \
+            f"with n={n}, {len(before)} sentences holding {predictions - len(before)} words make " \
+            f"{predictions} predictions, but your n-gram counts add up to {sum(ngrams.values())}"
+        assert ngrams == dict(want_ngrams), \
+            f"wrong n-gram counts for n={n} on a generated corpus {before[:4]}...: {_diff(ngrams, dict(want_ngrams))}"
+        assert contexts == dict(want_contexts), \
+            f"wrong context counts for n={n}: {_diff(contexts, dict(want_contexts))}; every context count " \
+            f"must equal the sum of the n-gram counts that start with it"
 
 
 # ============================================================================ add-k probabilities
@@ -116,7 +156,12 @@ def _counts(n: int) -> tuple[Counter, Counter]:
 
 def _prob(addk_prob: Callable, word: str, context: tuple, n: int, vocab: set, k: float) -> float:
     ngrams, contexts = _counts(n)
-    p = addk_prob(word, context, ngrams, contexts, set(vocab), k=k)
+    vocab_given = set(vocab)
+    p = addk_prob(word, context, ngrams, contexts, vocab_given, k=k)
+    assert vocab_given == set(vocab), "addk_prob must not modify the vocabulary it is given"
+    changed = dict(ngrams) != _EXPECTED[n][0] or dict(contexts) != _EXPECTED[n][1]
+    assert not changed, "addk_prob must not modify the counts it is given (read them; a Counter " \
+                        "returns 0 for a missing key without storing it)"
     try:
         return float(p)
     except (TypeError, ValueError):
@@ -239,6 +284,37 @@ def check_sentence_logprob(sentence_logprob: Callable) -> None:
             f"expected {expected:.6f}: the natural log of the product of the {len(want)} " \
             f"probabilities P(word | context) for (word, context) in {want}. " \
             f"Your function asked prob for {prob.calls}"
+    _check_logprob_edge_cases(sentence_logprob)
+
+
+# A long sentence: 3,000 words of which every prediction has probability 1/3 under _Recorder(None).
+# Its probability, 3^-3001, is far below the smallest float (about 1e-308): only a sum of logs works.
+_LONG = (["the", "cat", "sat", "on", "the", "mat"] * 500)
+
+
+def _check_logprob_edge_cases(sentence_logprob: Callable) -> None:
+    vocab = set(_TABLE_VOCAB)
+    for n in (1, 2, 4):
+        sentence = list(_LONG)
+        got = _as_float(sentence_logprob(sentence, _Recorder(None, _DEFAULT), n, vocab), "sentence_logprob")
+        expected = (len(_LONG) + 1) * math.log(_DEFAULT)
+        assert math.isfinite(got) and abs(got - expected) < 1e-9 * abs(expected), \
+            f"a sentence of {len(_LONG)} words whose {len(_LONG) + 1} predictions all have probability 1/3 " \
+            f"has log-probability {len(_LONG) + 1} * ln(1/3) = {expected:.3f} (n={n}); got {got}. Add the " \
+            f"logs of the probabilities: their product underflows to 0.0 long before {len(_LONG)} words"
+        assert sentence == _LONG, "sentence_logprob must not modify the sentence it is given " \
+                                  "(build a new padded list instead)"
+        assert vocab == _TABLE_VOCAB, "sentence_logprob must not modify the vocabulary it is given"
+    for n, sentence in [(2, ["the", "cat", "sat"]), (3, ["zebra", "cat"]), (1, [])]:
+        impossible = lambda word, context, _n=n: 0.0 if word == (EOS if _n == 1 else "cat") else 0.5
+        try:
+            got = sentence_logprob(list(sentence), impossible, n, set(vocab))
+        except ValueError as e:
+            raise AssertionError(f"sentence_logprob raised ValueError ({e}) on a prediction with probability "
+                                 f"0; return -math.inf for an impossible sentence instead") from None
+        assert _as_float(got, "sentence_logprob") == -math.inf, \
+            f"when prob gives one prediction of {sentence} probability 0 (n={n}), the sentence is impossible: " \
+            f"sentence_logprob must return -math.inf, got {got}"
 
 
 @quiet
@@ -260,6 +336,37 @@ def check_perplexity(perplexity: Callable) -> None:
     assert abs(got - expected) < 1e-9, \
         f"two sentences with probabilities 2^-10 (4 predictions) and 2^-4 (2 predictions) have " \
         f"perplexity exp(14 ln 2 / 6) = 2^(7/3) = {expected:.6f} (per token, not per sentence); got {got:.6f}"
+    # Every order, with an empty sentence: bits and predictions from _SENTENCES, per n.
+    for n in (1, 2, 3):
+        chosen = [(s, preds) for s, m, preds in _SENTENCES if m == n]
+        sentences = [list(s) for s, _ in chosen] + ([[]] if n != 2 else [])
+        bits = sum(-math.log2(p) for _, preds in chosen for _, _, p in preds)
+        tokens = sum(len(s) + 1 for s in sentences)
+        if n != 2:   # the added empty sentence asks only P(</s> | n-1 <s>): from the table, or 1/3
+            bits += -math.log2(_TABLE.get((EOS, (BOS,) * (n - 1)), _DEFAULT))
+        expected = 2 ** (bits / tokens)
+        before = [list(s) for s in sentences]
+        got = _as_float(perplexity(sentences, _Recorder(_TABLE), n, vocab), "perplexity")
+        assert abs(got - expected) < 1e-9 * expected, \
+            f"perplexity of {before} with n={n} should be 2^({bits:.3f}/{tokens}) = {expected:.6f}, got " \
+            f"{got:.6f}. Every sentence counts, the empty one too (it makes one prediction, </s>)"
+        assert sentences == before, "perplexity must not modify the sentences it is given"
+    assert vocab == _TABLE_VOCAB, "perplexity must not modify the vocabulary it is given"
+    # Long sentences: the corpus probability underflows, the per-token average does not.
+    got = _as_float(perplexity([list(_LONG), list(_LONG[:7]), []], _Recorder(None, 0.25), 2, vocab), "perplexity")
+    assert abs(got - 4.0) < 1e-9, \
+        f"a model giving every prediction probability 1/4 has perplexity exactly 4, also on a corpus " \
+        f"holding a sentence of {len(_LONG)} words; got {got}. Sum the sentences' log-probabilities: " \
+        f"multiplying probabilities underflows to 0.0"
+    # A sentence with probability 0 makes the perplexity infinite.
+    never_mat = lambda word, context: 0.0 if word == "mat" else 0.5
+    try:
+        got = perplexity([["the", "cat"], ["the", "mat"]], never_mat, 2, vocab)
+    except (ValueError, ZeroDivisionError, OverflowError) as e:
+        raise AssertionError(f"perplexity raised {type(e).__name__} ({e}) for a corpus holding a sentence of "
+                             f"probability 0; it should return math.inf") from None
+    assert _as_float(got, "perplexity") == math.inf, \
+        f"a corpus holding a sentence of probability 0 has perplexity math.inf, got {got}"
 
 
 # ============================================================================ the neural LM
@@ -394,13 +501,18 @@ def _lee_windows() -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch
     return (len(vocab), *windows(train), *windows(valid))
 
 
-def train_and_measure(model_class, device=None, seed: int = 0) -> float:
-    """Train ``model_class`` with the fixed recipe above and return its held-out perplexity.
+# Bar 2: the trained model must read every position of its window. Scrambling one column of the
+# validation windows (a seeded permutation of that column's tokens) must raise the perplexity by at
+# least MIN_CONTEXT_RISE. Measured with the reference (seeds 0 and 1): +6-9% for the oldest position,
+# +20-23% for the middle one, +380-430% for the newest. A model that embeds only the last token
+# (copied to every slot) reaches about 50, below PERPLEXITY_BOUND, but its rise is exactly 0 for the
+# two older positions; frozen embeddings still rise by 8% / 20%.
+MIN_CONTEXT_RISE = 0.02
 
-    The held-out loss is computed here from the returned logits (not from the model's own loss).
-    """
-    device = _device(device)
-    vocab_size, x_train, y_train, x_valid, y_valid = _lee_windows()
+
+def _train(model_class, device, seed: int):
+    """The student's model after the fixed recipe: STEPS Adam steps on seeded random batches."""
+    vocab_size, x_train, y_train, _, _ = _lee_windows()
     model = _build(model_class, vocab_size, CONTEXT_SIZE, EMBED_DIM, HIDDEN_SIZE, device, seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     g = torch.Generator().manual_seed(seed)
@@ -415,6 +527,11 @@ def train_and_measure(model_class, device=None, seed: int = 0) -> float:
         loss.backward()
         optimizer.step()
     model.eval()
+    return model
+
+
+def _valid_perplexity(model, x_valid: torch.Tensor, y_valid: torch.Tensor, device) -> float:
+    """exp(mean cross-entropy) of the model's logits on the validation windows (not its own loss)."""
     total = 0.0
     with torch.no_grad():
         for start in range(0, len(x_valid), 2048):
@@ -423,13 +540,43 @@ def train_and_measure(model_class, device=None, seed: int = 0) -> float:
     return math.exp(total / len(x_valid))
 
 
+def train_and_measure_context(model_class, device=None, seed: int = 0) -> tuple[float, list[float]]:
+    """Train with the fixed recipe; return the validation perplexity and, for each context
+    position, the relative rise of the perplexity when that position is scrambled."""
+    device = _device(device)
+    _, _, _, x_valid, y_valid = _lee_windows()
+    model = _train(model_class, device, seed)
+    ppl = _valid_perplexity(model, x_valid, y_valid, device)
+    shuffles = torch.Generator().manual_seed(1)
+    rises = []
+    for position in range(CONTEXT_SIZE):
+        scrambled = x_valid.clone()
+        scrambled[:, position] = x_valid[torch.randperm(len(x_valid), generator=shuffles), position]
+        rises.append(_valid_perplexity(model, scrambled, y_valid, device) / ppl - 1)
+    return ppl, rises
+
+
+def train_and_measure(model_class, device=None, seed: int = 0) -> float:
+    """Train ``model_class`` with the fixed recipe above and return its validation perplexity."""
+    device = _device(device)
+    _, _, _, x_valid, y_valid = _lee_windows()
+    return _valid_perplexity(_train(model_class, device, seed), x_valid, y_valid, device)
+
+
 @quiet
 def check_neural_lm_perplexity(model_class, device=None) -> None:
-    """Trained for a fixed, seeded budget on Lee-corpus windows, the model's held-out perplexity
-    is below PERPLEXITY_BOUND."""
-    ppl = train_and_measure(model_class, device, seed=0)
+    """Trained for a fixed, seeded budget on Lee-corpus windows, the model's validation perplexity
+    is below PERPLEXITY_BOUND, and scrambling any one context position raises it by at least
+    MIN_CONTEXT_RISE (the model reads its whole window)."""
+    ppl, rises = train_and_measure_context(model_class, device, seed=0)
     assert ppl < PERPLEXITY_BOUND, \
         f"after {STEPS} Adam steps (batch {BATCH_SIZE}, lr {LR}) on Lee-corpus windows, your model's " \
-        f"held-out perplexity is {ppl:.1f}; it should be below {PERPLEXITY_BOUND:.0f} (a correct model " \
+        f"validation perplexity is {ppl:.1f}; it should be below {PERPLEXITY_BOUND:.0f} (a correct model " \
         f"reaches about 46, a unigram model about 97). Check that forward returns raw logits and " \
         f"uses F.cross_entropy on them, and that the embeddings are trained"
+    for position, rise in enumerate(rises):
+        assert rise >= MIN_CONTEXT_RISE, \
+            f"after training, scrambling context position {position} of the validation windows raises the " \
+            f"perplexity by only {rise:.1%} (a correct model: at least +6%; the bar is " \
+            f"{MIN_CONTEXT_RISE:.0%}): your forward does not use that position. Embed every token of x " \
+            f"and flatten the (B, context_size, embed_dim) embeddings, token 0's first"
