@@ -19,7 +19,7 @@ help:
 	@echo "make book                                       build the executed HTML book (_build/html)"
 	@echo "make test                                       run every test (book build, notebooks, grading)"
 	@echo "make release                                    regenerate exercises/ from solutions/"
-	@echo "make grade ASSIGNMENT=a01 SUBMISSIONS=dir [OUT=grades/a01] [GRADE_ARGS='--jobs 2']  autograde a folder (sandboxed; GRADE_ARGS=--no-sandbox gives that up)"
+	@echo "make grade ASSIGNMENT=a01 SUBMISSIONS=dir|export.zip [OUT=grades/a01] [DB=postgresql://...] [SHARD=1/4] [GRADE_ARGS='--jobs 2']  autograde a folder or a Canvas/Moodle/Blackboard export (sandboxed; GRADE_ARGS=--no-sandbox gives that up)"
 	@echo "make bench                                      measure chapter and grading times into bench/results.md"
 	@echo "make student-repo OUT=dir STUDENT_REPO_URL=url   write the public student repository (book, exercises, seqlab; no solutions, hidden checks or mutants)"
 
@@ -66,7 +66,7 @@ release: venv
 grade: venv
 	@test -n "$(ASSIGNMENT)" || (echo "usage: make grade ASSIGNMENT=a01 SUBMISSIONS=path/to/folder [OUT=grades/a01]"; exit 2)
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade ASSIGNMENT=a01 SUBMISSIONS=path/to/folder [OUT=grades/a01]"; exit 2)
-	$(BIN)/python -m autograder.grade $(ASSIGNMENT) "$(SUBMISSIONS)" --out "$(or $(OUT),grades/$(ASSIGNMENT))" $(GRADE_ARGS)
+	$(BIN)/python -m autograder.grade $(ASSIGNMENT) "$(SUBMISSIONS)" --out "$(or $(OUT),grades/$(ASSIGNMENT))" $(if $(DB),--db "$(DB)") $(if $(SHARD),--shard "$(SHARD)") $(GRADE_ARGS)
 
 bench: venv
 	$(BIN)/python bench/run.py
