@@ -21,12 +21,13 @@ import copy
 import json
 import os
 import re
+import shutil
 
 import nbformat
 import pytest
 
 import assignment_utils as au
-from autograder import grade, release
+from autograder import diagnose, grade, release
 from autograder.mutants import load_catalogue
 
 ASSIGNMENTS = au.assignments()
@@ -157,6 +158,12 @@ def test_each_mutant_loses_exactly_the_points_of_its_cells(assignment, graded_cl
                 problems.append(f"{m.name}: {gid} should lose its points ({m.description})")
             if gid not in m.fails and points < full:
                 problems.append(f"{m.name}: {gid} should keep its points but lost them: {row['details']}")
+        # the mistake is named (autograder.diagnose, from nbgrader's messages and the recorded ones)
+        if diagnose.hint(m) not in row["details"]:
+            problems.append(f"{m.name}: details do not name the mistake ({diagnose.hint(m)!r}): {row['details']}")
+    for student in ("reference", "untouched"):
+        if "mistake" in rows[student]["details"]:
+            problems.append(f"{student} was diagnosed: {rows[student]['details']}")
     assert not problems, "\n".join(problems)
 
 
@@ -264,6 +271,35 @@ def test_toy_feedback_and_course_directory(toy_class):
     assert (out / "logs" / "os_exit.log").is_file()
     # the invalid files were never copied in for grading
     assert not (out / "submitted" / "invalid_json").exists()
+
+
+@pytest.mark.slow
+def test_toy_class_report_and_named_mistakes(toy_class, tmp_path):
+    """Every run writes OUT/report.html (autograder.report; its contents: tests/test_report.py). The
+    toy has no catalogue in autograder/mutants, so its two mutants are recorded in process here
+    and matched against nbgrader's real outcomes, and a real feedback page gets the diagnosis."""
+    _, rows, out, source = toy_class
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "<script" not in page and 'src="http' not in page and 'href="http' not in page
+    statuses = page[page.index("<h2>Statuses</h2>"):page.index("<h2>Grading time")]
+    for student in ("infinite_loop", "ignores_interrupts", "os_exit", "invalid_json", "empty"):
+        assert f"<b>{student}</b>" in statuses, student
+    assert all(s in page[page.index("<h2>Grading time"):] for s in rows)
+    cells = list(grade.graded_test_cells(source))
+    recorded = {m.name: diagnose.in_process_outcomes(au.mutated_source(source, m), cells) for m in au.TOY_MUTANTS}
+    found = {}
+    for student in ("good", "untouched", "stderr_writer", *recorded):
+        outcomes = grade.cell_outcomes(au.autograded_notebook(out, "toy", student))
+        d = diagnose.diagnose({g: why for g, why in outcomes.items() if g in cells}, au.TOY_MUTANTS, recorded)
+        found[student] = d and d.key
+    assert found == {"good": None, "untouched": None, "stderr_writer": None,
+                     "subtracts": "subtracts", "absolute": "absolute"}
+    shutil.copytree(out / "feedback" / "absolute", tmp_path / "feedback" / "absolute")
+    run = grade.GradingRun("toy", tmp_path, dict.fromkeys(cells, 1.0), [])
+    mutant = au.TOY_MUTANTS[1]
+    assert diagnose.add_to_feedback(run, {"absolute": diagnose.Diagnosis((mutant,), ("test_add_negative",), 1.0)}) == 1
+    html = (tmp_path / "feedback" / "absolute" / "toy" / "toy.html").read_text(encoding="utf-8")
+    assert html.index("Score:") < html.index(diagnose.hint(mutant)) < html.index('id="toc"')
 
 
 @pytest.mark.slow
