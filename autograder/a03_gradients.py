@@ -6,14 +6,20 @@ raises ``AssertionError`` with a message the student can act on.
 
 - The gradient-norm profile is compared with a reference computed by a *different* autograd route:
   the RNN is unrolled by hand from its weights (in float64) with a zero "probe" tensor added to
-  every hidden state, and ``dL/dprobe_t`` is ``dL/dh_t``.
+  every hidden state, and ``dL/dprobe_t`` is ``dL/dh_t``. The cases vary the nonlinearity (tanh
+  and ReLU), the loss (last step, every step, first step only: zeros after it), and include a long
+  input whose early gradients are so small that a norm taken in float32 underflows to 0. The
+  student's function must leave its inputs (the layer and ``x``) as it found them.
 - Clipping is compared with ``torch.nn.utils.clip_grad_norm_`` on cloned parameters. The clipping
   checks are split so that one mistake costs the points of the cell that names it: gradients
-  above the threshold, gradients below it, the returned norm, and edge cases (parameters without
-  gradients, zero gradients).
+  above the threshold (with PyTorch's eps and with other values of ``eps``; the parameters
+  themselves unchanged), gradients below it, the returned norm, and edge cases (parameters without
+  gradients, empty and zero gradients, ``max_norm = 0``).
 - The training step must turn a seeded run that diverges without clipping (final loss far above
   chance) into one that converges (see ``_TRAIN_SETUP``; ``tests/test_a03_checks.py`` proves the
-  divergence and the margin).
+  divergence and the margin), and each step must be exactly "zero, loss, backward, clip, step":
+  the parameters after two steps, the returned loss (before the step) and the returned norm (before
+  clipping) are compared with a reference step for several ``max_norm`` values, ``None`` included.
 """
 from __future__ import annotations
 
@@ -64,10 +70,13 @@ def _reference_profile(rnn: nn.RNN, x: torch.Tensor, loss_fn: Callable, direct_o
     return grad.flatten(1).norm(dim=1)                                             # (T,)
 
 
-def _readout_loss(readout: torch.Tensor, last_only: bool) -> Callable[[torch.Tensor], torch.Tensor]:
-    """L = mean over the batch of (readout . h)^2, on the last step or summed over all steps."""
+def _readout_loss(readout: torch.Tensor, last_only: bool | str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """L = mean over the batch of (readout . h)^2, on the last step (``True``), the first step only
+    (``"first"``) or summed over all steps (``False``)."""
     def loss_fn(outputs: torch.Tensor) -> torch.Tensor:             # outputs (B, T, H)
         r = readout.to(device=outputs.device, dtype=outputs.dtype)
+        if last_only == "first":
+            return (outputs[:, 0] @ r).pow(2).mean()
         scores = outputs[:, -1] @ r if last_only else outputs @ r      # (B,) or (B, T)
         return scores.pow(2).sum(dim=-1).mean() if not last_only else scores.pow(2).mean()
     return loss_fn
@@ -80,6 +89,9 @@ _PROFILE_CASES = [
     (5, 15, 2, 8, 2, 1.0, "tanh", False),      # a loss on every step: direct and indirect paths
     (2, 12, 4, 10, 3, None, "relu", False),    # PyTorch's initialisation, ReLU units
     (1, 1, 3, 6, 4, None, "tanh", True),       # a single step
+    (3, 10, 3, 8, 6, 1.2, "relu", True),       # ReLU units, exploding
+    (2, 9, 3, 7, 7, 1.0, "tanh", "first"),     # a loss on the first step only: dL/dh_t = 0 after it
+    (4, 80, 3, 16, 5, 0.5, "tanh", True),      # long: early norms ~1e-28, their squares underflow in float32
 ]
 
 
@@ -93,9 +105,24 @@ def _profile_inputs(case, device):
 
 
 def _call_profile(hidden_grad_norms, rnn, x, loss_fn) -> torch.Tensor:
+    """Call the student's function and check that it left the layer and ``x`` as they were."""
+    params = {name: (p.detach().clone(), p.dtype, p.requires_grad) for name, p in rnn.named_parameters()}
+    x_before, x_dtype, x_requires_grad = x.detach().clone(), x.dtype, x.requires_grad
     norms = hidden_grad_norms(rnn, x, loss_fn)
     if not isinstance(norms, torch.Tensor):
         raise AssertionError(f"hidden_grad_norms should return a torch.Tensor, got {type(norms).__name__}")
+    for name, p in rnn.named_parameters():
+        value, dtype, requires_grad = params[name]
+        if p.dtype != dtype:
+            raise AssertionError(f"hidden_grad_norms changed the layer's {name} from {dtype} to {p.dtype}: "
+                                 f"rnn.double() / rnn.float() convert the caller's layer in place. Leave the layer "
+                                 f"as it is and take only the norms in float64 (g.double().norm())")
+        if p.requires_grad != requires_grad or not torch.equal(p.detach(), value):
+            raise AssertionError(f"hidden_grad_norms changed the layer's parameter {name}: measure the gradients, "
+                                 f"do not modify the model")
+    if x.dtype != x_dtype or x.requires_grad != x_requires_grad or not torch.equal(x.detach(), x_before):
+        raise AssertionError("hidden_grad_norms modified its input x (its values, dtype or requires_grad): the "
+                             "caller's tensor must come back as it was given")
     return norms
 
 
@@ -134,15 +161,21 @@ def check_hidden_grad_norms_profile(hidden_grad_norms: Callable) -> None:
             rel = ((norms - expected).abs() / expected.clamp_min(1e-300)).max().item()
             if rel <= 1e-3:
                 continue
+            loss_on = {True: "the last step", False: "every step", "first": "the first step only"}[case[7]]
             what = (f"radius {case[5]}" if case[5] is not None else "PyTorch's initialisation") + \
-                   f", {case[6]}, loss on {'the last step' if case[7] else 'every step'}, T={case[1]}"
+                   f", {case[6]}, loss on {loss_on}, T={case[1]}"
             direct = _reference_profile(rnn, x, loss_fn, direct_only=True)
-            if ((norms - direct).abs() / direct.clamp_min(1e-300)).max().item() <= 1e-3:
+            if case[7] != "first" and ((norms - direct).abs() / direct.clamp_min(1e-300)).max().item() <= 1e-3:
                 raise AssertionError(
                     f"({what}) your norms hold only the *direct* effect of each h_t on the loss. dL/dh_t must "
                     f"include the effect through every later step: feed each step the previous step's h "
                     f"(not detached) and differentiate with respect to those tensors, not the fused output of nn.RNN")
             worst = int(((norms - expected).abs() / expected.clamp_min(1e-300)).argmax())
+            if norms[worst] == 0 and 0 < expected[worst] < 1e-15:
+                raise AssertionError(
+                    f"({what}) at t={worst} you return 0, but dL/dh_t is not 0: its norm is {expected[worst].item():.3g}. "
+                    f"The gradient entries there are about 1e-30, and their squares underflow to 0 in float32. "
+                    f"Take each norm in float64: g.double().norm() (the gradients themselves can stay float32)")
             raise AssertionError(
                 f"({what}) ||dL/dh_t|| differs from the reference: at t={worst} you return "
                 f"{norms[worst].item():.6g}, expected {expected[worst].item():.6g} (the norm over the whole "
@@ -200,6 +233,9 @@ def _dtypes_devices():
 
 def _assert_grads_close(student, reference, what: str, rtol: float) -> None:
     for i, (ps, pr) in enumerate(zip(student, reference)):
+        if not torch.equal(ps.detach(), pr.detach()):
+            raise AssertionError(f"{what}: clip_grad_norm changed the *values* of parameter {i}; it must scale "
+                                 f"their gradients (p.grad) in place and leave the parameters themselves alone")
         if pr.grad is None:
             if ps.grad is not None:
                 raise AssertionError(f"{what}: parameter {i} had no gradient (grad None) and must keep none")
@@ -227,7 +263,8 @@ def _clip_both(clip_grad_norm, shapes, scale, factor, dtype, device, seed, as_ge
 
 @quiet
 def check_clip_matches_torch(clip_grad_norm: Callable) -> None:
-    """Above the threshold, the clipped gradients equal torch.nn.utils.clip_grad_norm_'s."""
+    """Above the threshold, the clipped gradients equal torch.nn.utils.clip_grad_norm_'s (and, for
+    other values of ``eps``, the formula max_norm / (total + eps)); the parameters are unchanged."""
     for k, (dtype, device) in enumerate(_dtypes_devices()):
         rtol = 1e-9 if dtype == torch.float64 else 2e-5
         for i, (shapes, scale, factor) in enumerate(_random_cases(10 + k, 25, above=True)):
@@ -235,6 +272,18 @@ def check_clip_matches_torch(clip_grad_norm: Callable) -> None:
                                                                 device, seed=1000 * k + i, as_generator=i % 5 == 0)
             _assert_grads_close(student, reference, f"{len(shapes)} parameters ({dtype}, {device.type}), "
                                 f"total norm {total:.3g}, max_norm {max_norm:.3g}", rtol)
+    # Another eps: the coefficient is max_norm / (total + eps) for the eps given (small norms, where it shows).
+    for i, eps in enumerate((1e-2, 0.5, 1e-9)):
+        student, reference = _param_pair([(3, 2), (4,)], 0.05, torch.float64, torch.device("cpu"), seed=50 + i)
+        total = _grad_norm(reference)
+        max_norm = 0.5 * total
+        clip_grad_norm(student, max_norm, eps=eps)
+        coef = max_norm / (total + eps)
+        with torch.no_grad():
+            for p in reference:
+                p.grad.mul_(coef)
+        _assert_grads_close(student, reference, f"with eps={eps:g} (total norm {total:.3g}, max_norm {max_norm:.3g}; "
+                            f"use the eps argument, not a fixed 1e-6)", 1e-9)
 
 
 @quiet
@@ -303,6 +352,17 @@ def check_clip_edge_cases(clip_grad_norm: Callable) -> None:
             if not float(returned) == 0.0:
                 raise AssertionError(f"all gradients are zero, so the total norm is 0; clip_grad_norm returned "
                                      f"{float(returned)!r} (is it the norm of the gradients, not of the parameters?)")
+        # An empty gradient among others, and max_norm = 0 (every gradient becomes 0).
+        for max_norm_factor in (0.1, 0.0):
+            student, reference = _param_pair([(0,), (3,), (2, 0)], 1.0, dtype, device, seed=10)   # one non-empty
+            max_norm = max_norm_factor * _grad_norm(reference)
+            try:
+                clip_grad_norm(student, max_norm)
+            except Exception as exc:  # noqa: BLE001
+                raise AssertionError(f"clip_grad_norm failed on a parameter with zero elements "
+                                     f"({type(exc).__name__}: {exc}); its norm is 0") from None
+            nn.utils.clip_grad_norm_(reference, max_norm)
+            _assert_grads_close(student, reference, f"with empty parameters, max_norm={max_norm:.3g}", 1e-4)
         # No parameter has a gradient at all.
         student, _ = _param_pair([(3,), (2,)], 1.0, dtype, device, seed=9, with_grad=[False, False])
         try:
@@ -374,3 +434,65 @@ def check_train_step_converges(train_step: Callable) -> None:
                 f"the mean loss of its last 10 steps should be below {LOSS_BOUND}, got {final:.3g} (seed {seed}). "
                 f"In each step: zero the gradients, compute the loss, backward, clip with your clip_grad_norm, "
                 f"and only then optimizer.step()")
+
+
+def _torch_clip(parameters, max_norm: float, eps: float = 1e-6) -> torch.Tensor:
+    """A correct clip_grad_norm, swapped in while check_train_step_update runs, so that a mistake in
+    the student's clipping costs only the clipping cells there."""
+    return nn.utils.clip_grad_norm_(list(parameters), max_norm)
+
+
+@quiet
+def check_train_step_update(train_step: Callable) -> None:
+    """Each step is exactly "zero the gradients, loss, backward, clip at max_norm, optimizer.step()",
+    for several max_norm values (None: no clipping); it returns the loss before the step and the
+    gradient norm before clipping. Two steps in a row, so leftover gradients show."""
+    from seqlab.synthetic import memory_task
+
+    namespace = getattr(train_step, "__globals__", {})
+    had_clip, student_clip = "clip_grad_norm" in namespace, namespace.get("clip_grad_norm")
+    namespace["clip_grad_norm"] = _torch_clip
+    try:
+        for case, max_norm in enumerate((None, 0.05, 2.0, 1e6)):
+            torch.manual_seed(10 + case)
+            model = _MemoryRNN().double()
+            W = torch.randn(32, 32, generator=torch.Generator().manual_seed(10 + case), dtype=torch.float64)
+            with torch.no_grad():                       # radius 2.0: gradient norms well above 1
+                model.rnn.weight_hh_l0.copy_(W * (2.0 / torch.linalg.eigvals(W).abs().max()))
+            reference = _MemoryRNN().double()
+            reference.load_state_dict(model.state_dict())
+            x, y = memory_task(32, 6, seed=20 + case)
+            batches = [(x[:16], y[:16]), (x[16:], y[16:])]
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            ref_optimizer = torch.optim.SGD(reference.parameters(), lr=0.1)
+            for step, batch in enumerate(batches):
+                ref_optimizer.zero_grad()
+                _, ref_loss = reference(*batch[:1], targets=batch[1])
+                ref_loss.backward()
+                ref_norm = float(nn.utils.clip_grad_norm_(reference.parameters(),
+                                                          math.inf if max_norm is None else max_norm))
+                ref_optimizer.step()
+                result = train_step(model, batch, optimizer, max_norm)
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise AssertionError(f"train_step should return a pair (loss, total_norm), got {result!r}")
+                loss, total = (float(v) for v in result)
+                where = f"(max_norm={max_norm}, step {step + 1} of 2 with the same optimizer)"
+                if not math.isclose(loss, ref_loss.item(), rel_tol=1e-6):
+                    raise AssertionError(f"{where} train_step returned loss {loss:.6g}, expected {ref_loss.item():.6g}: "
+                                         f"return the loss of this batch computed *before* the optimizer step")
+                if not math.isclose(total, ref_norm, rel_tol=1e-6):
+                    hint = (" (that is the norm after clipping: return the one measured before)"
+                            if max_norm is not None and math.isclose(total, min(ref_norm, max_norm), rel_tol=1e-3) else "")
+                    raise AssertionError(f"{where} train_step returned gradient norm {total:.6g}, expected the "
+                                         f"global norm before clipping, {ref_norm:.6g}{hint}")
+                for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+                    if not torch.allclose(p.detach(), q.detach(), rtol=1e-7, atol=1e-9):
+                        raise AssertionError(
+                            f"{where} after train_step, parameter {name} differs from a reference step. Each step: "
+                            f"zero the gradients, compute the loss, backward, clip with your clip_grad_norm at "
+                            f"max_norm (None: do not clip, but still measure the norm), then optimizer.step()")
+    finally:
+        if had_clip:
+            namespace["clip_grad_norm"] = student_clip
+        else:
+            namespace.pop("clip_grad_norm", None)

@@ -70,8 +70,16 @@ def test_training_setup_diverges_without_clipping_and_converges_with_margin(refe
         assert sum(clipped[-10:]) / 10 < 0.1 * checks.LOSS_BOUND, f"seed {seed}: clipped run ends at {clipped[-10:]}"
 
 
-def _torch_clip(parameters, max_norm, eps=1e-6):
-    return nn.utils.clip_grad_norm_(list(parameters), max_norm)
+def _concat_clip(parameters, max_norm, eps=1e-6):
+    """Another correct implementation: one flat vector of all gradients, min(1, coef) applied always."""
+    params = [p for p in parameters if p.grad is not None]
+    if not params:
+        return 0.0
+    total = torch.cat([p.grad.detach().flatten() for p in params]).norm()
+    coef = torch.clamp(max_norm / (total + eps), max=1.0)
+    for p in params:
+        p.grad.detach().mul_(coef)
+    return total
 
 
 def _float_clip(parameters, max_norm, eps=1e-6):
@@ -86,7 +94,7 @@ def _float_clip(parameters, max_norm, eps=1e-6):
     return total
 
 
-@pytest.mark.parametrize("clip", [_torch_clip, _float_clip], ids=["torch", "python_floats"])
+@pytest.mark.parametrize("clip", [_concat_clip, _float_clip], ids=["concatenated", "python_floats"])
 def test_clip_checks_accept_other_correct_implementations(clip):
     for check in (checks.check_clip_matches_torch, checks.check_clip_below_threshold,
                   checks.check_clip_returns_total_norm, checks.check_clip_edge_cases):
@@ -103,7 +111,46 @@ def test_profile_check_accepts_retain_grad_route():
             h.retain_grad()
             states.append(h)
         loss_fn(torch.stack([s[0] for s in states], dim=1)).backward()
-        return torch.stack([s.grad.norm() for s in states])
+        return torch.stack([torch.linalg.vector_norm(s.grad, dtype=torch.float64) for s in states])
 
     checks.check_hidden_grad_norms_shapes(retain_grad_route)
     checks.check_hidden_grad_norms_profile(retain_grad_route)
+
+
+def test_profile_check_accepts_probe_route():
+    """Another correct route: zero probes added to every state, differentiated in one call, on a copy
+    of x (so the caller's x is untouched)."""
+    def probe_route(rnn, x, loss_fn):
+        B, T, _ = x.shape
+        probes = torch.zeros(T, 1, B, rnn.hidden_size, device=x.device, dtype=x.dtype, requires_grad=True)
+        h, outputs = torch.zeros(1, B, rnn.hidden_size, device=x.device, dtype=x.dtype), []
+        for t in range(T):
+            h = rnn(x[:, t:t + 1].clone(), h)[1] + probes[t]
+            outputs.append(h[0])
+        (grad,) = torch.autograd.grad(loss_fn(torch.stack(outputs, dim=1)), probes)
+        return grad.double().flatten(1).norm(dim=1)
+
+    checks.check_hidden_grad_norms_shapes(probe_route)
+    checks.check_hidden_grad_norms_profile(probe_route)
+
+
+def test_train_step_checks_accept_another_correct_step(reference_ns):
+    """A correct step written differently (model.zero_grad, no clipping call when max_norm is None, the
+    norm measured by hand, loss.detach().item()) passes both train_step checks."""
+    clip = reference_ns["clip_grad_norm"]
+
+    def other_step(model, batch, optimizer, max_norm=None):
+        x, y = batch
+        model.zero_grad()
+        loss = model(x, targets=y)[1]
+        loss.backward()
+        if max_norm is None:
+            total = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in model.parameters() if p.grad is not None))
+        else:
+            total = float(clip(model.parameters(), max_norm))
+        optimizer.step()
+        return loss.detach().item(), total
+
+    other_step.__globals__["clip_grad_norm"] = clip     # what the student's notebook namespace holds
+    checks.check_train_step_update(other_step)
+    checks.check_train_step_converges(other_step)
