@@ -1,6 +1,7 @@
 """The class report: one self-contained HTML page per graded assignment (``OUT/report.html``).
 
     python -m autograder.grade a03 submissions/ --out graded/     # writes graded/report.html
+    python -m autograder.report graded/                           # writes it again from grades.csv
 
 What an instructor reads after a run, top to bottom:
 
@@ -16,11 +17,15 @@ is inline SVG. Every text that comes from a submission (ids, error messages) is 
 """
 from __future__ import annotations
 
+import argparse
+import csv
 import html
+import re
 import statistics
 import sys
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Mapping
 
 from autograder import diagnose
@@ -123,7 +128,7 @@ def _cell_table(run) -> str:
         reasons = Counter(diagnose.ename(r.cell_errors.get(gid, "")) or r.cell_errors.get(gid, "lost points")
                           for r in failed)
         rate = len(failed) / len(counted) if counted else 0.0
-        common = ", ".join(f"{_esc(why)} ×{n}" for why, n in reasons.most_common(3))
+        common = ", ".join(f"{_esc(why)} ×{n}" for why, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         rows.append(f'<tr><td><code>{_esc(gid)}</code></td><td class="num">{points:g}</td>'
                     f'<td class="num">{len(failed)}/{len(counted)}</td>'
                     f'<td class="num">{100 * rate:.0f}%</td>'
@@ -244,3 +249,101 @@ def write_report(run, path: Path, diagnoses: Mapping[str, diagnose.Diagnosis] | 
         print(f"warning: the class report could not be written ({type(e).__name__}: {e})", file=sys.stderr)
         return None
     return path
+
+
+# ----------------------------------------------------------------------------- from grades.csv
+
+FIXED_COLUMNS = ("student_id", "status", "score", "max_score")
+AFTER_CELLS = "details"
+
+
+def run_from_csv(out_dir: Path, assignment: str | None = None):
+    """A run rebuilt from ``out_dir/grades.csv`` (e.g. the merged grades of several shards): the
+    same fields as :class:`~autograder.grade.GradingRun`, each test cell's error taken back from
+    ``details`` (``grade_id: why`` and ``exceeded N s: ids``; messages there are cut at 120
+    characters, which :mod:`autograder.diagnose` allows for). ``assignment`` defaults to the one
+    folder in ``out_dir/source``."""
+    out_dir = Path(out_dir)
+    if assignment is None:
+        found = sorted(p.name for p in (out_dir / "source").iterdir() if p.is_dir()) \
+            if (out_dir / "source").is_dir() else []
+        if len(found) != 1:
+            raise ValueError(f"cannot tell the assignment from {out_dir / 'source'} ({found}); name it")
+        assignment = found[0]
+    with open(out_dir / "grades.csv", newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        cells_at = slice(len(FIXED_COLUMNS), header.index(AFTER_CELLS))
+        gids = header[cells_at]
+        rows = [dict(zip(header, row)) for row in reader]
+    max_score = float(rows[0]["max_score"]) if rows else 0.0
+    results = []
+    for row in rows:
+        errors = _errors_from_details(row.get("details", ""), gids)
+        results.append(SimpleNamespace(
+            student_id=row["student_id"], status=row["status"], score=float(row["score"]),
+            max_score=float(row["max_score"]), cell_scores={g: float(row[g] or 0) for g in gids},
+            cell_errors=errors, details=row.get("details", ""), seconds=float(row.get("seconds") or 0),
+            submission=row.get("submission", "")))
+    points = _cell_points(out_dir, assignment) or {}
+    if set(points) != set(gids):  # no source notebook: the most any student earned (a lower bound)
+        points = {g: max([r.cell_scores[g] for r in results] + [0.0]) for g in gids}
+    return SimpleNamespace(assignment=assignment, out_dir=out_dir, test_cells=points, results=results,
+                           sandboxed=True, gradebook_problems=[],
+                           by_student=lambda: {r.student_id: r for r in results})
+
+
+def _cell_points(out_dir: Path, assignment: str) -> dict[str, float] | None:
+    """grade_id -> points, from the source notebook the run copied to ``out_dir/source``."""
+    import nbformat
+
+    from autograder.grade import graded_test_cells  # here: grade imports this module
+    found = sorted((out_dir / "source" / assignment).glob("*.ipynb"))
+    return graded_test_cells(nbformat.read(found[0], as_version=4)) if len(found) == 1 else None
+
+
+def _errors_from_details(details: str, gids: list[str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    last = None
+    for part in details.split("; "):
+        timed = re.fullmatch(r"exceeded \d+ s: (.+)", part)
+        head = part.split(": ", 1)
+        if timed:
+            for g in timed.group(1).split(", "):
+                if g in gids:
+                    errors[g] = diagnose.TIMEOUT_ENAME
+            last = None
+        elif head[0] in gids and len(head) == 2:
+            last = head[0]
+            errors[last] = head[1]
+        elif last is not None and not part.startswith(("likely mistake", "the failures fit", "repaired")):
+            errors[last] += "; " + part  # a message that itself held "; "
+        else:
+            last = None
+    return errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.report",
+                                     description="Write OUT/report.html again from OUT/grades.csv.")
+    parser.add_argument("out", type=Path, help="a folder written by python -m autograder.grade (or a merge)")
+    parser.add_argument("--assignment", help="the assignment (default: the one folder in OUT/source)")
+    args = parser.parse_args(argv)
+    try:
+        run = run_from_csv(args.out, args.assignment)
+    except (OSError, ValueError, KeyError, StopIteration) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    catalogue = diagnose.catalogue_for(run.assignment)
+    signatures = diagnose.load_signatures(run.assignment) if catalogue else {}
+    diagnoses = {r.student_id: d for r in run.results if r.cell_errors and
+                 (d := diagnose.diagnose(r.cell_errors, catalogue, signatures)) is not None}
+    path = write_report(run, args.out / "report.html", diagnoses, catalogue)
+    if path is None:
+        return 1
+    print(f"class report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -31,6 +31,8 @@ def toy_signatures(tmp_path_factory):
 
 
 def _result(sid, status, scores, errors=None, details="", seconds=3.0):
+    """A student's result; ``details`` as grade.classify writes it unless given."""
+    details = details or "; ".join(f"{g}: {why}" for g, why in (errors or {}).items())
     return grade.StudentResult(student_id=sid, status=status, score=sum(scores.values()), max_score=3.0,
                                cell_scores=scores, cell_errors=errors or {}, details=details, seconds=seconds)
 
@@ -140,3 +142,29 @@ def test_report_without_a_catalogue_or_students(tmp_path):
     empty = grade.GradingRun("toy", tmp_path, dict(CELLS), [])
     page = report.render(empty, {}, [])
     assert "no mutant catalogue" in page and "no submissions" in page and "<svg" in page
+
+
+def test_report_again_from_grades_csv(toy_run, toy_signatures, tmp_path):
+    """``python -m autograder.report OUT`` rebuilds the run from grades.csv (e.g. merged shards):
+    same students, statuses, cell errors (cut as grades.csv cuts them) and failure rates."""
+    run, diagnoses = toy_run
+    source = tmp_path / "source" / "toy"
+    au.make_toy_assignment(tmp_path / "source")  # as grade.build_course copies it
+    assert (source / "toy.ipynb").is_file()
+    grade.write_csv(run, tmp_path / "grades.csv")
+    again = report.run_from_csv(tmp_path)
+    assert again.assignment == "toy" and again.test_cells == CELLS
+    before, after = run.by_student(), again.by_student()
+    assert sorted(after) == sorted(before)
+    for sid, r in before.items():
+        assert (after[sid].status, after[sid].score, after[sid].cell_scores) == (r.status, r.score, r.cell_scores)
+        assert set(after[sid].cell_errors) == set(r.cell_errors), sid
+    assert report.main([str(tmp_path)]) == 0 and (tmp_path / "report.html").is_file()
+    rediagnosed = {r.student_id: d for r in again.results
+                   if (d := diagnose.diagnose(r.cell_errors, au.TOY_MUTANTS, toy_signatures)) is not None}
+    assert {s: d.key for s, d in rediagnosed.items()} == {s: d.key for s, d in diagnoses.items()}
+    page = report.render(again, rediagnosed, au.TOY_MUTANTS)
+    mistakes = _section(page, "Most common recognised mistakes")
+    assert "subtracts, subtracts_again" in mistakes and "4 of the 7" in mistakes
+    assert _section(page, "Test cells: failure rate") == _section(report.render(run, diagnoses, au.TOY_MUTANTS),
+                                                                   "Test cells: failure rate")
