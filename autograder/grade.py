@@ -14,13 +14,20 @@
 
 Student ids are sanitised to letters, digits, ``_`` and ``-`` (``Jane Doe (2).ipynb`` ->
 ``Jane_Doe_2``; clashes get ``_2``, ``_3``...). Other files are ignored, with a warning.
+``SUBMISSIONS`` may also be a learning platform's export as downloaded (a ``.zip`` from Canvas,
+Moodle or Blackboard; ``--platform``, ``--id-pattern``), and ``--roster CSV`` names the class
+(:mod:`autograder.collect`: latest resubmission, hostile archives, ``OUT/collection.json``).
+``--db postgresql://...`` grades into a shared PostgreSQL gradebook instead of ``OUT/gradebook.db``,
+and ``--shard i/n`` grades every n-th student only (:mod:`autograder.gradebook_db`, which merges
+the shards).
 
 ``OUT`` becomes a fresh nbgrader course directory (``nbgrader_config.py``, ``gradebook.db``,
 ``source/``, ``release/``, ``submitted/``, ``autograded/``, ``feedback/``) plus:
 
 - ``grades.csv``: one row per submission, also those that could not be graded (score 0):
   ``student_id, status, score, max_score``, the points of every test cell (by grade_id),
-  ``details`` (why points were lost), ``seconds`` (grading time) and ``submission`` (the file);
+  ``details`` (why points were lost), ``seconds`` (grading time), ``submission`` (the file) and
+  ``name`` (from the platform's file names or ``--roster``; else empty);
 - ``logs/<student>.log``: nbgrader's log for that student;
 - ``feedback/<student>/<assignment>/<notebook>.html``: nbgrader's feedback page;
 - ``report.html``: the class report (:mod:`autograder.report`): score distribution, each test
@@ -72,6 +79,8 @@ stop the others: the kernel's death ends only that notebook, and a student still
 ``error``
     anything else (no notebook in a student's folder, nbgrader failed): the reason is in
     ``details`` and ``logs/<student>.log`` (score 0).
+``missing``
+    on the ``--roster``, but nothing was submitted (score 0).
 
 A run that fails for a reason of the grading machine rather than of the submission (the kernel
 did not start, or not within ``KERNEL_STARTUP_TIMEOUT`` seconds, or the gradebook was locked by a
@@ -94,7 +103,6 @@ gradebook check failed; 4 when the sandbox does not work here (and ``--no-sandbo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import os
