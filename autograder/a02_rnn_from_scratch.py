@@ -6,8 +6,14 @@ and raises ``AssertionError`` with a message the student can act on.
 
 What the checks compare with: ``torch.nn.RNNCell`` / ``torch.nn.RNN`` in float64 with the
 student's weight convention copied in (``weight_ih = Wx.T``, ``weight_hh = Wh.T``,
-``bias_ih = b``, ``bias_hh = 0``), central finite differences of those PyTorch modules, and a
-short training run. No NumPy reference solution is used.
+``bias_ih = b``, ``bias_hh = 0``), central finite differences of those PyTorch modules (autograd
+for a long sequence), and a short training run. No NumPy reference solution is used.
+
+Properties rather than single values: several sizes (B = 1, T = 1, H = D = 1, D != H), a long
+sequence (T = 300 forward, 200 backward), pre-activations of several hundred (tanh saturates; an
+exp-based tanh overflows), nearly saturated states in the backward pass, a gradient that arrives
+only at the last step, a zero upstream gradient (every gradient exactly 0), and no input modified
+in place (every function is called on copies that are compared afterwards).
 
 One mistake costs points in one place where that is fair: the backward checks build their caches
 themselves, following the cache layout the notebook prescribes (``(x, h_prev, h_next, Wx, Wh)``
@@ -65,17 +71,36 @@ def _torch_rnn(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b:
     return states[:, 0] if one_step else states
 
 
-def _call(fn: Callable, name: str, *args):
-    """Call a student's function on copies of ``args``; an exception becomes an AssertionError
-    that says which call failed (the copies also protect our arrays from in-place edits)."""
-    copies = [tuple(a.copy() for a in arg) if isinstance(arg, tuple)
-              else [tuple(a.copy() for a in step) for step in arg] if isinstance(arg, list)
-              else arg.copy() for arg in args]
+def _copy(arg):
+    if isinstance(arg, tuple):
+        return tuple(a.copy() for a in arg)
+    if isinstance(arg, list):
+        return [tuple(a.copy() for a in step) for step in arg]
+    return arg.copy()
+
+
+def _unchanged(original, given) -> bool:
+    if isinstance(original, (tuple, list)):
+        return len(original) == len(given) and all(_unchanged(o, g) for o, g in zip(original, given))
+    return np.array_equal(original, given)
+
+
+def _call(fn: Callable, name: str, arg_names: tuple[str, ...], *args):
+    """Call a student's function on copies of ``args`` (our arrays stay safe); an exception becomes
+    an AssertionError that says which call failed, and so does an input modified in place (a
+    caller, e.g. autograd, may still need it)."""
+    copies = [_copy(arg) for arg in args]
     try:
-        return fn(*copies)
+        result = fn(*copies)
     except Exception as exc:  # noqa: BLE001 - report any error as a failed check
         shapes = ", ".join(str(getattr(a, "shape", f"list of {len(a)}")) for a in args)
         raise AssertionError(f"{name} raised {type(exc).__name__}: {exc} (called with shapes {shapes})") from exc
+    for arg_name, original, given in zip(arg_names, args, copies):
+        if not _unchanged(original, given):
+            raise AssertionError(f"{name} modified its argument {arg_name} in place; it must leave its inputs "
+                                 f"unchanged (e.g. write da = dh_next * (...), not dh_next *= ..., and do not "
+                                 f"add into dh[:, t]): the caller may still need them")
+    return result
 
 
 def _array(value, what: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -154,15 +179,20 @@ def _compare_gradients(student: dict[str, np.ndarray], numeric: dict[str, np.nda
 
 # ============================================================================ one step
 
-_STEP_SIZES = [(1, 3, 4), (5, 4, 4), (3, 6, 2), (4, 2, 5)]  # (B, D, H): D == H and D != H, B = 1
+_STEP_SIZES = [(1, 3, 4), (5, 4, 4), (3, 6, 2), (4, 2, 5), (2, 1, 1)]  # (B, D, H): D == H, D != H, B = 1, H = 1
+# Inputs scaled by this factor drive the pre-activations to |a| of several hundred: tanh saturates
+# at +-1, where exp(2a) overflows (a tanh written with np.exp returns NaN there).
+_SATURATING = 300.0
 
 
 @quiet
 def check_rnn_step_forward(rnn_step_forward: Callable) -> None:
     """h_next equals nn.RNNCell's output (float64, weights copied: weight_ih = Wx.T, weight_hh =
     Wh.T) for several (B, D, H); the cache is (x, h_prev, h_next, Wx, Wh); inputs unchanged."""
-    for seed, (B, D, H) in enumerate(_STEP_SIZES):
+    cases = [(seed, size, 1.0) for seed, size in enumerate(_STEP_SIZES)] + [(len(_STEP_SIZES), (3, 4, 5), _SATURATING)]
+    for seed, (B, D, H), scale in cases:
         c = _random_case(100 + seed, B, None, D, H)
+        c["x"] = scale * c["x"]
         args = (c["x"], c["h0"], c["Wx"], c["Wh"], c["b"])
         originals = [a.copy() for a in args]
         try:
@@ -173,6 +203,10 @@ def check_rnn_step_forward(rnn_step_forward: Callable) -> None:
         assert all(np.array_equal(a, o) for a, o in zip(args, originals)), \
             "rnn_step_forward must not modify its inputs (no in-place operations on x, h_prev or the weights)"
         h_next, cache = _tuple(result, 2, "rnn_step_forward", "(h_next, cache)")
+        if scale != 1.0 and not np.all(np.isfinite(np.asarray(h_next, dtype=np.float64))):
+            raise AssertionError("h_next contains NaN or inf for large pre-activations (|x @ Wx + h_prev @ Wh + b| "
+                                 "of several hundred), where tanh is simply +-1: use np.tanh, not a formula with "
+                                 "np.exp that overflows")
         h_next = _array(h_next, f"h_next (B={B}, D={D}, H={H})", (B, H))
         expected = _torch_rnn(*args)
         if not np.allclose(h_next, expected, rtol=0, atol=STATE_TOLERANCE):
@@ -196,25 +230,36 @@ def check_rnn_step_backward(rnn_step_backward: Callable) -> None:
     < 1e-6) for several (B, D, H), given a cache (x, h_prev, h_next, Wx, Wh) built from nn.RNNCell."""
     for seed, (B, D, H) in enumerate(_STEP_SIZES):
         c = _random_case(200 + seed, B, None, D, H)
+        if seed == 1:
+            c["Wx"], c["Wh"] = 4 * c["Wx"], 4 * c["Wh"]          # many units near saturation (|h| close to 1)
         h_next = _torch_rnn(**c)
         dh_next = np.random.default_rng(300 + seed).normal(size=(B, H))
         cache = (c["x"], c["h0"], h_next, c["Wx"], c["Wh"])
-        result = _call(rnn_step_backward, "rnn_step_backward", dh_next, cache)
+        result = _call(rnn_step_backward, "rnn_step_backward", ("dh_next", "cache"), dh_next, cache)
         result = _tuple(result, 5, "rnn_step_backward", "(dx, dh_prev, dWx, dWh, db)")
         shapes = {"x": (B, D), "h0": (B, H), "Wx": (D, H), "Wh": (H, H), "b": (H,)}
         names = {"x": "dx", "h0": "dh_prev", "Wx": "dWx", "Wh": "dWh", "b": "db"}
         student = {k: _array(v, names[k], shapes[k]) for k, v in zip(shapes, result)}
         _compare_gradients(student, _numerical_gradients(c, dh_next), "rnn_step_backward",
                            f"B={B}, D={D}, H={H}")
+    # No gradient arriving means no gradient anywhere (a degenerate input: nothing to propagate).
+    c = _random_case(299, 2, None, 3, 4)
+    cache = (c["x"], c["h0"], _torch_rnn(**c), c["Wx"], c["Wh"])
+    result = _tuple(_call(rnn_step_backward, "rnn_step_backward", ("dh_next", "cache"), np.zeros((2, 4)), cache),
+                    5, "rnn_step_backward", "(dx, dh_prev, dWx, dWh, db)")
+    for name, got, shape in zip(("dx", "dh_prev", "dWx", "dWh", "db"), result, ((2, 3), (2, 4), (3, 4), (4, 4), (4,))):
+        assert np.all(_array(got, name, shape) == 0), \
+            f"with dh_next = 0 every gradient must be exactly 0, but {name} is not"
 
 
 # ============================================================================ the whole sequence
 
 _SEQ_SIZES = [(1, 1, 3, 4), (2, 5, 3, 4), (4, 7, 6, 2), (3, 2, 5, 5)]  # (B, T, D, H)
+_LONG = (2, 300, 3, 6)   # a long sequence: (B, T, D, H)
 
 
 def _forward(rnn_forward: Callable, c: dict[str, np.ndarray], B: int, T: int, H: int):
-    result = _call(rnn_forward, "rnn_forward", c["x"], c["h0"], c["Wx"], c["Wh"], c["b"])
+    result = _call(rnn_forward, "rnn_forward", ("x", "h0", "Wx", "Wh", "b"), c["x"], c["h0"], c["Wx"], c["Wh"], c["b"])
     h, cache = _tuple(result, 2, "rnn_forward", "(h, cache)")
     h = _array(h, f"h (B={B}, T={T}, H={H})", (B, T, H))
     if not isinstance(cache, (list, tuple)) or len(cache) != T:
@@ -241,9 +286,12 @@ def check_rnn_forward_shapes(rnn_forward: Callable) -> None:
 @quiet
 def check_rnn_forward_matches_torch(rnn_forward: Callable) -> None:
     """Every hidden state equals torch.nn.RNN's output (batch_first, float64, weights copied in,
-    non-zero h0), and cache[t] is (x[:, t], h[:, t-1] or h0, h[:, t], Wx, Wh)."""
-    for seed, (B, T, D, H) in enumerate(_SEQ_SIZES):
+    non-zero h0), and cache[t] is (x[:, t], h[:, t-1] or h0, h[:, t], Wx, Wh); also for a long
+    sequence with strong weights and inputs (saturated states, large pre-activations)."""
+    for seed, (B, T, D, H) in enumerate(_SEQ_SIZES + [_LONG]):
         c = _random_case(500 + seed, B, T, D, H)
+        if (B, T, D, H) == _LONG:
+            c["x"], c["Wh"] = _SATURATING * c["x"], 3 * c["Wh"]
         h, cache = _forward(rnn_forward, c, B, T, H)
         expected = _torch_rnn(**c)
         if not np.allclose(h, expected, rtol=0, atol=STATE_TOLERANCE):
@@ -264,27 +312,51 @@ def check_rnn_forward_matches_torch(rnn_forward: Callable) -> None:
                     f"(x[:, {t}], state before step {t}, state after step {t}, Wx, Wh); its {name} differs"
 
 
-_BACKWARD_SIZES = [(2, 4, 3, 5), (1, 6, 4, 4), (3, 1, 2, 3)]  # (B, T, D, H)
+_BACKWARD_SIZES = [(2, 4, 3, 5), (1, 6, 4, 4), (3, 1, 2, 3), (1, 3, 1, 1)]  # (B, T, D, H)
+
+
+def _autograd_gradients(case: dict[str, np.ndarray], upstream: np.ndarray) -> dict[str, np.ndarray]:
+    """Gradients of L = sum(nn.RNN(x, h0) * upstream) by autograd (float64); for long sequences,
+    where finite differences of every entry would be slow."""
+    D, H = case["Wx"].shape
+    rnn = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.tensor(case["Wx"].T))
+        rnn.weight_hh_l0.copy_(torch.tensor(case["Wh"].T))
+        rnn.bias_ih_l0.copy_(torch.tensor(case["b"]))
+        rnn.bias_hh_l0.zero_()
+    x, h0 = torch.tensor(case["x"], requires_grad=True), torch.tensor(case["h0"], requires_grad=True)
+    states, _ = rnn(x, h0[None])
+    (states * torch.tensor(upstream)).sum().backward()
+    return {"x": x.grad.numpy(), "h0": h0.grad.numpy(), "Wx": rnn.weight_ih_l0.grad.numpy().T,
+            "Wh": rnn.weight_hh_l0.grad.numpy().T, "b": rnn.bias_ih_l0.grad.numpy()}
 
 
 @quiet
 def check_rnn_backward(rnn_backward: Callable) -> None:
     """dx, dh0, dWx, dWh, db equal central differences of torch.nn.RNN (float64, relative error
     < 1e-6) for L = sum(h * dh), with step caches built from nn.RNN's states as the notebook
-    prescribes; several sizes, T = 1 included."""
-    for seed, (B, T, D, H) in enumerate(_BACKWARD_SIZES):
+    prescribes; several sizes, T = 1 and H = D = 1 included; a gradient that arrives only at the
+    last step (many-to-one) must still reach every step; a long sequence is compared with autograd."""
+    cases = [(seed, size, "random") for seed, size in enumerate(_BACKWARD_SIZES)]
+    cases += [(len(cases), (2, 6, 3, 4), "last step only"), (len(cases) + 1, (2, 200, 3, 5), "long")]
+    for seed, (B, T, D, H), kind in cases:
         c = _random_case(600 + seed, B, T, D, H)
         states = _torch_rnn(**c)
         previous = [c["h0"]] + [states[:, t] for t in range(T - 1)]
         cache = [(c["x"][:, t].copy(), previous[t].copy(), states[:, t].copy(), c["Wx"], c["Wh"])
                  for t in range(T)]
         dh = np.random.default_rng(700 + seed).normal(size=(B, T, H))
-        result = _call(rnn_backward, "rnn_backward", dh, cache)
+        if kind == "last step only":
+            dh[:, :-1] = 0.0                     # e.g. a classifier reading only the last state
+        result = _call(rnn_backward, "rnn_backward", ("dh", "cache"), dh, cache)
         result = _tuple(result, 5, "rnn_backward", "(dx, dh0, dWx, dWh, db)")
         shapes = {"x": (B, T, D), "h0": (B, H), "Wx": (D, H), "Wh": (H, H), "b": (H,)}
         names = {"x": "dx", "h0": "dh0", "Wx": "dWx", "Wh": "dWh", "b": "db"}
         student = {k: _array(v, names[k], shapes[k]) for k, v in zip(shapes, result)}
-        _compare_gradients(student, _numerical_gradients(c, dh), "rnn_backward", f"B={B}, T={T}, D={D}, H={H}")
+        reference = _autograd_gradients(c, dh) if kind == "long" else _numerical_gradients(c, dh)
+        _compare_gradients(student, reference, "rnn_backward",
+                           f"B={B}, T={T}, D={D}, H={H}" + ("" if kind == "random" else f", {kind}"))
 
 
 # ============================================================================ training threshold
@@ -303,8 +375,13 @@ def check_rnn_backward(rnn_backward: Callable) -> None:
 #   state not carried from step to step         2.415                fails (the bigram level)
 #   recurrent weight transposed                 2.736 (2.555-2.736)  fails
 #   tanh derivative missing                     4.704 (4.133-5.320)  fails
-# LOSS_BOUND sits in the gap: 0.14 above the reference, about 0.09 from the nearest mutant on each
-# side (whose seed-to-seed spread is at most 0.075).
+#   tanh re-applied to the cached state         2.057 (2.057-2.078)  passes: the gradient checks catch it
+#   tanh written with exp (overflows)           2.013 (2.011-2.022)  passes: the saturation checks catch it
+#   state stored before the step, not after     2.878 (2.878-2.917)  fails (predicts without the input)
+# (the mistakes that modify an input in place train exactly like the reference; the input checks
+# catch them). LOSS_BOUND sits in the gap: 0.14 above the reference, at least 0.07 above the worst
+# seed of every passing mutant and 0.09 below the nearest failing one (seed-to-seed spread at most
+# 0.075).
 LOSS_BOUND = 2.15
 STEPS, BATCH_SIZE, SEQ_LEN, EMBED_DIM, HIDDEN_SIZE, LR = 600, 32, 32, 16, 64, 0.005
 TRAIN_CHARS, VALID_CHARS = 100_000, 10_000

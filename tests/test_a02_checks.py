@@ -12,7 +12,7 @@ import pytest
 
 import assignment_utils as au
 from autograder import a02_rnn_from_scratch as checks
-from autograder.mutants import apply_mutant, load_catalogue
+from autograder.mutants import Mutant, apply_mutant, load_catalogue
 
 ASSIGNMENT = "a02_rnn_from_scratch"
 DEMO_CELLS = {"gradcheck_demo"}   # a demonstration: no test cell uses what it defines
@@ -82,3 +82,58 @@ def test_threshold_has_margin(reference_ns):
     """The reference clears the loss bound by the margin the bound's comment documents."""
     loss = checks.char_model_loss(reference_ns["rnn_forward"], reference_ns["rnn_backward"])
     assert loss < checks.LOSS_BOUND - 0.1, f"reference held-out loss {loss:.3f}, bound {checks.LOSS_BOUND}"
+
+
+# Correct solutions written differently from the reference: every check must accept them.
+REWRITES = [
+    Mutant(name="tanh_from_exp_of_minus_2a", cell="rnn_step_forward",
+           description="tanh written as 2 / (1 + exp(-2a)) - 1, stable for large |a| (exp may overflow to "
+                       "inf, which gives exactly -1)",
+           find="h_next = np.tanh(x @ Wx + h_prev @ Wh + b)",
+           replace="a = x @ Wx + h_prev @ Wh + b\n    h_next = 2.0 / (1.0 + np.exp(-2.0 * a)) - 1.0", fails=()),
+    Mutant(name="preallocated_forward", cell="rnn_forward",
+           description="fills a preallocated (B, T, H) array instead of stacking a list",
+           find="    states, cache = [], []\n    h_prev = h0\n    for t in range(x.shape[1]):\n"
+                "        h_prev, step_cache = rnn_step_forward(x[:, t], h_prev, Wx, Wh, b)  # (B, H)\n"
+                "        states.append(h_prev)\n        cache.append(step_cache)\n"
+                "    h = np.stack(states, axis=1)  # (B, T, H)\n",
+           replace="    B, T, _ = x.shape\n    h, cache = np.empty((B, T, Wh.shape[0])), []\n"
+                   "    for t in range(T):\n"
+                   "        h[:, t], step_cache = rnn_step_forward(x[:, t], h0 if t == 0 else h[:, t - 1], Wx, Wh, b)\n"
+                   "        cache.append(step_cache)\n", fails=()),
+    Mutant(name="inline_backward_with_einsum", cell="rnn_backward",
+           description="BPTT written inline (no rnn_step_backward), weight gradients with einsum, dh_next "
+                       "named as in chapter 2",
+           find="        dx[:, t], dh_prev, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dh_prev, cache[t])\n"
+                "        dWx += dWx_t  # the same weights act at every step: their gradients add up over time\n"
+                "        dWh += dWh_t\n        db += db_t\n",
+           replace="        x_t, h_prev, h_next, _, _ = cache[t]\n"
+                   "        dh_next = dh[:, t] + dh_prev\n"
+                   "        da = dh_next * (1 - h_next * h_next)\n"
+                   "        dx[:, t] = np.einsum('bh,dh->bd', da, Wx)\n"
+                   "        dWx = dWx + np.einsum('bd,bh->dh', x_t, da)\n"
+                   "        dWh = dWh + np.einsum('bi,bj->ij', h_prev, da)\n"
+                   "        db = db + da.sum(0)\n"
+                   "        dh_prev = da @ Wh.T\n", fails=()),
+]
+
+
+@pytest.mark.parametrize("rewrite", REWRITES, ids=[r.name for r in REWRITES])
+def test_correct_rewrites_pass_every_check(rewrite, monkeypatch):
+    """A correct solution written differently passes every visible and hidden check (the training
+    check's run is replaced by the reference's loss here; test_rewrite_trains runs one for real)."""
+    nb = apply_mutant(SOURCE, rewrite)
+    ns = namespace(nb)
+    monkeypatch.setattr(checks, "char_model_loss", lambda *args, **kwargs: checks.LOSS_BOUND - 0.1)
+    au.assert_mutant_fails_exactly_its_cells(rewrite, nb, ns, TESTS)
+
+
+@pytest.mark.slow
+def test_rewrite_trains():
+    """The training check accepts the rewrites too (all three at once), with the reference's margin."""
+    nb = SOURCE
+    for rewrite in REWRITES:
+        nb = apply_mutant(nb, rewrite)
+    ns = namespace(nb)
+    loss = checks.char_model_loss(ns["rnn_forward"], ns["rnn_backward"])
+    assert loss < checks.LOSS_BOUND - 0.1, f"rewritten solution: held-out loss {loss:.3f}"

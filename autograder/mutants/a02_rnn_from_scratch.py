@@ -91,3 +91,62 @@ MUTANTS = [
         fails=(_T_TORCH, _T_CHAR),
     ),
 ]
+
+# Mistakes added with issue 10 (inputs modified in place, overflow on large inputs, a quantity
+# taken after a transformation, a gradient sent through a tanh that h0 never went through, the
+# state read before the step instead of after it).
+MUTANTS += [
+    Mutant(
+        name="step_backward_modifies_dh_next",
+        description="multiplies the caller's dh_next in place (da = dh_next; da *= 1 - h^2): the gradients "
+                    "are right, but the caller's array is overwritten",
+        cell=_STEP_BWD,
+        find="da = dh_next * (1.0 - h_next ** 2)",
+        replace="da = dh_next\n    da *= (1.0 - h_next ** 2)",
+        fails=(_T_STEP_BWD,),
+    ),
+    Mutant(
+        name="backward_adds_into_dh",
+        description="adds the gradient from the next step into the caller's dh[:, t] in place",
+        cell=_BWD,
+        find="dx[:, t], dh_prev, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dh_prev, cache[t])",
+        replace="dh[:, t] += dh_prev\n        dx[:, t], dh_prev, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t], cache[t])",
+        fails=(_T_BWD,),
+    ),
+    Mutant(
+        name="tanh_by_exp_overflows",
+        description="writes tanh as (exp(2a) - 1) / (exp(2a) + 1), which is NaN once exp(2a) overflows "
+                    "(pre-activations above about 355)",
+        cell=_STEP_FWD,
+        find="h_next = np.tanh(x @ Wx + h_prev @ Wh + b)",
+        replace="a = x @ Wx + h_prev @ Wh + b\n    h_next = (np.exp(2 * a) - 1) / (np.exp(2 * a) + 1)",
+        fails=(_T_STEP_FWD, _T_TORCH),
+    ),
+    Mutant(
+        name="tanh_reapplied_to_cached_state",
+        description="treats the cached h_next as the pre-activation: da = dh_next * (1 - tanh(h_next)^2)",
+        cell=_STEP_BWD,
+        find="dh_next * (1.0 - h_next ** 2)",
+        replace="dh_next * (1.0 - np.tanh(h_next) ** 2)",
+        fails=(_T_STEP_BWD, _T_BWD),
+    ),
+    Mutant(
+        name="dh0_through_tanh",
+        description="multiplies the gradient into h0 by 1 - h0^2, as if h0 had come out of a tanh",
+        cell=_BWD,
+        find="return dx, dh_prev, dWx, dWh, db",
+        replace="return dx, dh_prev * (1.0 - cache[0][1] ** 2), dWx, dWh, db",
+        fails=(_T_BWD,),
+    ),
+    Mutant(
+        name="state_read_before_step",
+        description="stores the state before each step instead of after it: h[:, t] is h_{t-1}, so a model "
+                    "reading h[:, t] predicts without the current input",
+        cell=_FWD,
+        find="        h_prev, step_cache = rnn_step_forward(x[:, t], h_prev, Wx, Wh, b)  # (B, H)\n"
+             "        states.append(h_prev)",
+        replace="        states.append(h_prev)\n"
+                "        h_prev, step_cache = rnn_step_forward(x[:, t], h_prev, Wx, Wh, b)  # (B, H)",
+        fails=(_T_TORCH, _T_CHAR),
+    ),
+]
