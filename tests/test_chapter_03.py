@@ -109,6 +109,7 @@ def test_clipping_experiment_with_control_chosen_on_validation(out):
     # row() keeps the numbers in the label's tail: [val acc, val loss, max step loss, max grad norm]
     free = runs["no clipping, lr 0.1"]
     assert free[0] < 0.6 and free[2] > 5, f"lr 0.1 without clipping should spike and fail: {free}"
+    assert abs(runs["clip value 0.2"][0] - 0.750) < 0.005, "the prose quotes 0.750 for clipping by value at 0.2"
     for name in ("no clipping, lr 0.03", "no clipping, lr 0.01", "clip norm 1.0", "clip value 0.01"):
         assert runs[name][0] >= 0.95, f"{name} should learn the task: {runs[name]}"
     chosen = {m.group(1).strip(): (m.group(2).strip(), float(m.group(3)), m.group(4), m.group(5))
