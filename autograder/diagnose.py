@@ -3,8 +3,8 @@ messages, against the assignment's mutant catalogue (:mod:`autograder.mutants`).
 
 Each catalogued mutant is one typical mistake; its ``fails`` says which test cells it costs, and
 ``signatures.json`` beside this module records the message each of those cells raises for it
-(``Ename: message``, numbers masked; written from in-process runs by ``tests/test_diagnose.py``).
-A submission is matched in two steps:
+(``Ename: message``; recorded from in-process runs of the reference's mutants by
+``tests/test_diagnose.py``). A submission is matched in two steps:
 
 1. **Cells.** ``E`` = the test cells that failed with an error of their own; ``U`` = the cells
    whose outcome says nothing about a mistake (``NotImplementedError``: a task left undone; a
@@ -12,11 +12,13 @@ A submission is matched in two steps:
    real failure and no cell that passed. So a half-finished notebook is still diagnosed on the
    tasks it did. A cell that lost its points only for output on stderr counts as passed.
 2. **Messages.** Each candidate's recorded message for each cell of ``E`` is compared with the
-   student's (same exception type, then :func:`similarity` of the texts). Candidates below
-   ``MIN_SIMILARITY`` are dropped, so a different mistake that fails the same cells is not
-   misnamed; the best candidate is kept with every other within ``MARGIN`` of it. When several
-   remain the diagnosis says so and names them all. A mutant with no recorded message (added
-   after ``signatures.json`` was last written) is matched by its cells alone.
+   student's (:func:`similarity`: the same exception type, then alike texts once numbers are
+   masked; short messages must be equal). Candidates below ``MIN_SIMILARITY`` are dropped, so a
+   different mistake that fails the same cells is not misnamed; the best candidate is kept with
+   every other within ``MARGIN`` of it. If some of those match the student's message exactly,
+   numbers included (the checks are seeded), only they are kept. When several remain the
+   diagnosis says so and names them all. A mutant with no recorded message (added after
+   ``signatures.json`` was last written) is matched by its cells alone.
 
 The reference, and any correct rewrite of it, fails no cell, so it is never diagnosed.
 
@@ -44,6 +46,7 @@ from autograder.mutants import Mutant, load_catalogue
 SIGNATURES = Path(__file__).with_name("signatures.json")
 MIN_SIMILARITY = 0.6   # below this the student's message is not the mistake's message
 MARGIN = 0.08          # candidates this close to the best one are reported together
+SHORT = 40             # messages shorter than this must be equal (once numbers are masked)
 CUT = 120              # grade.cell_outcomes keeps this many characters of a message
 MAX_MESSAGE = 400      # characters of a normalised message kept (messages can hold tensor dumps)
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -102,7 +105,8 @@ def ename(message: str) -> str:
 
 def similarity(student: str, recorded: str) -> float:
     """0..1: how alike two outcomes are: 0 when the exception types differ, else how alike the
-    messages are once numbers are masked. A student message of ``CUT`` characters or more may have
+    messages are once numbers are masked (short ones, like ``name 'x' is not defined``, must be
+    equal). A student message of ``CUT`` characters or more may have
     been cut short (``grades.csv`` keeps the first 120), so then only the recorded message's start
     of the same length is compared."""
     if ename(student) != ename(recorded):
@@ -111,9 +115,17 @@ def similarity(student: str, recorded: str) -> float:
     raw = student.split(":", 1)[1].strip() if ":" in student else ""
     if len(raw) >= CUT:
         b = b[:len(a)]
-    if not a or not b:
+    if min(len(a), len(b)) < SHORT:  # too little text to be alike: equal or not ("KeyError: 'a'")
         return 1.0 if a == b else 0.0
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def same_text(student: str, recorded: str) -> bool:
+    """Whether two outcomes are the very same text, numbers included (a student message of
+    ``CUT`` characters or more is compared with the recorded one's start)."""
+    a, b = " ".join(student.split()), " ".join(recorded.split())
+    raw = a.split(":", 1)[1].strip() if ":" in a else ""
+    return a == b or (len(raw) >= CUT and b.startswith(a))
 
 
 def outcome_of(exc: BaseException) -> str:
@@ -183,7 +195,10 @@ def diagnose(failures: Mapping[str, str], catalogue: Iterable[Mutant],
     if known:
         best = max(s for s, _ in known)
         chosen = [m for s, m in sorted(known, key=lambda sm: -sm[0]) if s >= best - MARGIN]
-        return Diagnosis(tuple(chosen), cells, round(best, 3))
+        # Alike once numbers are masked; the checks are seeded, so the same mistake usually gives
+        # the very same numbers: where only some candidates match exactly, those are the ones.
+        exact = [m for m in chosen if all(same_text(errors[g], signatures[m.name].get(g, "")) for g in errors)]
+        return Diagnosis(tuple(exact if 0 < len(exact) < len(chosen) else chosen), cells, round(best, 3))
     if by_cells:
         return Diagnosis(tuple(by_cells), cells, None)
     return None
@@ -208,9 +223,11 @@ def load_signatures(assignment: str, path: Path = SIGNATURES) -> dict[str, dict[
 
 def write_signatures(assignment: str, signatures: Mapping[str, Mapping[str, str]],
                      path: Path = SIGNATURES) -> None:
-    """Record ``signatures`` (mutant -> {cell: message}) for ``assignment``, normalised, sorted."""
+    """Record ``signatures`` (mutant -> {cell: message}) for ``assignment``: messages as raised
+    (white space collapsed, cut at ``MAX_MESSAGE``), numbers included, since equal numbers can
+    tell apart two mistakes whose messages are otherwise alike."""
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    data[assignment] = {m: {g: normalise(msg) for g, msg in sorted(cells.items())}
+    data[assignment] = {m: {g: " ".join(msg.split())[:MAX_MESSAGE] for g, msg in sorted(cells.items())}
                         for m, cells in sorted(signatures.items())}
     path.write_text(json.dumps(dict(sorted(data.items())), indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8")

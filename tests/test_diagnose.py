@@ -147,6 +147,13 @@ def test_matching_rules():
     d = diagnose.diagnose(cut, TOY, {"absolute": long})
     assert d is not None and "absolute" in d.key
     assert diagnose.diagnose({"negative": "AssertionError: add(-1"}, TOY, RECORDED) is None
+    # alike once numbers are masked, but only one gives the student's very numbers: that one
+    seeded = {"absolute": {"negative": "AssertionError: add(-1, 1) should be 0, got 2"},
+              "absolute_too": {"negative": "AssertionError: add(-1, 1) should be 0, got 1.4142"}}
+    d = diagnose.diagnose({"negative": "AssertionError: add(-1, 1) should be 0, got 2"}, TOY, seeded)
+    assert d.key == "absolute"
+    d = diagnose.diagnose({"negative": "AssertionError: add(-1, 1) should be 0, got 7"}, TOY, seeded)
+    assert d.ambiguous
     # unrecorded mutants are matched by their cells alone
     d = diagnose.diagnose({"negative": "AssertionError: anything"}, TOY, {})
     assert d.ambiguous and d.score is None
