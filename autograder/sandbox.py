@@ -224,6 +224,9 @@ def bwrap_command(settings: Settings, argv: list[str]) -> list[str]:
                     and not any(_under(keep, e) and e != keep for e in exposed)):
                 mount("--ro-bind", keep)
                 exposed.add(keep)
+    for f in hide:  # a hidden file (e.g. a platform archive in a folder the kernel needs): unreadable
+        if f.is_file():
+            cmd += ["--ro-bind", "/dev/null", str(f)]
     mount("--bind", scratch)
     cmd += ["--chdir", str(home),
             "--setenv", "HOME", str(home), "--setenv", "TMPDIR", "/tmp",

@@ -289,3 +289,26 @@ def test_too_long_a_scratch_folder_is_refused_with_a_clear_error(tmp_path):
         assert len(str(Path(settings.scratch) / "ipc" / "k-99999")) <= sandbox.MAX_SOCKET_PATH
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_hidden_file_in_a_visible_folder_cannot_be_read(tmp_path, root):
+    """A file named in ``hide`` (e.g. a platform's archive of the whole class lying in the
+    repository, which the kernel must see) cannot be read inside the sandbox (/dev/null is
+    mounted over it, and the sandbox's mounts allow no device files: permission denied)."""
+    archive = ROOT / f".sandbox-test-export-{os.getpid()}.zip"
+    archive.write_text("every student's notebook")
+    try:
+        settings = sandbox.settings_for(root, "s", [archive], sandbox.Limits(memory_mb=1024, cpu_seconds=20,
+                                                                             max_processes=64))
+        sandbox.give_to_sandbox_user(Path(settings.scratch), settings.uid)
+        proc = run_in(settings, f"""
+            import seqlab
+            try:
+                print(repr(open({str(archive)!r}).read()))
+            except PermissionError:
+                print("denied")
+        """)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() in ("''", "denied"), proc.stdout
+    finally:
+        archive.unlink()
