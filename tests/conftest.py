@@ -110,8 +110,10 @@ def _group(item) -> str:
 # The order in which groups are queued: the book build first (the longest), then the grading
 # round trips and the other long modules, then everything else in collection order.
 def _rank(group: str) -> int:
-    return 0 if group == "book" else 1 if group.startswith("grading-") or group in ("test_tamper", "test_repair",
-                                                                                    "test_colab_path") else 2
+    return 0 if group == "book" else 1 if group.startswith("grading-") or group in LONG_MODULES else 2
+
+
+LONG_MODULES = ("test_tamper", "test_repair", "test_colab_path", "test_postgres", "test_collect")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (it runs without tryfirst)
