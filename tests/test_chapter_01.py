@@ -214,3 +214,13 @@ def test_embedding_neighbours(out):
     neighbours = set(match.group(1).split(", "))
     assert neighbours & {"will", "could", "might", "should", "must", "can", "may"}, \
         f"'would' should be near another modal verb, got {neighbours}"
+
+
+def test_self_check_questions_with_answers_in_a_dropdown(nb):
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    start, end = text.index("## Self-check questions"), text.index("```{admonition} Answers")
+    questions = re.findall(r"^\d\. ", text[start:end], re.M)
+    assert 3 <= len(questions) <= 6, questions
+    assert "```{admonition} Answers\n:class: dropdown" in text
+    answers = re.findall(r"^\d\. ", text[end:text.index("## Summary")], re.M)
+    assert len(answers) == len(questions), "one answer per question"
