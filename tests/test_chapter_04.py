@@ -214,3 +214,8 @@ def test_imdb_is_opt_in(out):
 def test_figures(nb):
     """Cell diagrams, gradient profiles, learned forget gates, learning curves."""
     assert count_images(nb) >= 4
+
+
+def test_synthetic_vocabulary_size(out):
+    """The text: a vocabulary of 129 entries (127 words, <pad> and <unk>)."""
+    assert row(out, "vocabulary")[0] == 129
