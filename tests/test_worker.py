@@ -63,9 +63,9 @@ def test_a_worker_runs_nbgrader_commands_and_reports_their_exit_status(tmp_path)
 @pytest.mark.slow
 def test_the_worker_grades_like_one_nbgrader_process_per_student(toy, tmp_path):
     """Same statuses, scores, cell errors and gradebook totals either way, for a correct, a
-    blank, a wrong and a crashing submission; and every student's log holds only that student."""
+    wrong and a crashing submission; and every student's log holds only that student."""
     _, solutions, source, released = toy
-    notebooks = {"ref": au.filled_release(released, source), "blank": released,
+    notebooks = {"ref": au.filled_release(released, source),
                  "absolute": au.filled_release(released, au.mutated_source(source, au.TOY_MUTANTS[1])),
                  "os_exit": au.toy_submission(released, "import os\nos._exit(1)")}
     assert au.TOY_MUTANTS[1].name == "absolute"
