@@ -12,6 +12,13 @@ breaks and no others:
   (``torch.lstm_cell``) as the ``cell`` argument, so a wrong cell does not cost their points
   twice; only the gradient check runs the student's layer with the student's cell, since it is
   about the two together carrying a gradient over 100 steps;
+- besides values, the checks test properties: inputs are never modified in place; large
+  pre-activations and a 200-step run whose cell state grows to about 200 stay finite and match
+  PyTorch (a hand-written sigmoid or tanh overflows there); an empty row (length 0) keeps the
+  zero initial state; values at padded positions have no effect (not on ``h_n``, not on the
+  gradient); the classifier returns raw logits, and with a "cell" whose ``h`` depends only on the
+  current token, each row's logits are those of its last real token alone (so reading ``c_n``,
+  a mean of the outputs or any other state fails even when it would pass the accuracy bar);
 - learning checks use margins measured in ``tests/test_a04_checks.py``: a correct cell reaches
   95% on the T = 50 memory task within 150 of the 200 allowed steps for every seed tried (within
   50 for the seed used), and the classifier scores about 99% against a threshold of 85% (see
@@ -69,6 +76,18 @@ def _weights(D: int, H: int, seed: int, device, dtype=torch.float32, scale: floa
     return ref, weights
 
 
+def _snapshot(*tensors) -> list[torch.Tensor]:
+    return [t.detach().clone() for t in tensors]
+
+
+def _assert_unchanged(before: list[torch.Tensor], after, names: list[str], what: str) -> None:
+    for name, old, new in zip(names, before, after):
+        if not torch.equal(old, new.detach()):
+            raise AssertionError(f"{what} modified its argument {name} in place: leave the inputs unchanged (write "
+                                 f"c = f * c_prev + ..., not c_prev *= f or c_prev.mul_(f); never change lengths "
+                                 f"or x inside the function)")
+
+
 def _call_cell(lstm_cell, *args):
     out = lstm_cell(*args)
     if not isinstance(out, (tuple, list)) or len(out) != 2:
@@ -103,7 +122,9 @@ def check_cell_shapes(lstm_cell: Callable) -> None:
 @quiet
 def check_cell_matches_torch(lstm_cell: Callable) -> None:
     """(h, c) equal nn.LSTMCell's, with its weights copied in, for random states and weights large
-    enough that the gates are not all near 0.5."""
+    enough that the gates are not all near 0.5, for large pre-activations and over a 200-step run
+    with a growing cell state; the inputs are left unchanged."""
+    _check_cell_inputs_unchanged(lstm_cell)
     for device in _devices():
         for seed, (B, D, H, scale) in enumerate(((4, 3, 5, 1.0), (2, 6, 3, 3.0), (5, 4, 8, 2.0))):
             ref, weights = _weights(D, H, seed=100 + seed, device=device, scale=scale)
@@ -124,6 +145,50 @@ def check_cell_matches_torch(lstm_cell: Callable) -> None:
                     hints.append("h differs: h = o * tanh(c) with the new c and a sigmoid output gate")
                 raise AssertionError(f"lstm_cell disagrees with nn.LSTMCell (largest difference: c {dc:.3g}, "
                                      f"h {dh:.3g}) for B={B}, D={D}, H={H}. {'; '.join(hints)}. {LAYOUT_HINT}.")
+    _check_cell_large_values(lstm_cell)
+
+
+def _check_cell_inputs_unchanged(lstm_cell: Callable) -> None:
+    """lstm_cell leaves x, h_prev, c_prev and the weights as they were."""
+    _, weights = _weights(4, 3, seed=150, device="cpu", scale=2.0)
+    gen = torch.Generator().manual_seed(151)
+    args = [torch.randn(2, 4, generator=gen), torch.randn(2, 3, generator=gen).tanh(),
+            torch.randn(2, 3, generator=gen)] + list(weights)
+    before = _snapshot(*args)
+    with torch.no_grad():
+        _call_cell(lstm_cell, *args)
+    _assert_unchanged(before, args, ["x", "h_prev", "c_prev", "W_ih", "W_hh", "b_ih", "b_hh"], "lstm_cell")
+
+
+def _check_cell_large_values(lstm_cell: Callable) -> None:
+    """Pre-activations in the hundreds, and a 200-step run in which the cell state grows to about
+    200 (every gate open, candidate near 1), stay finite and match nn.LSTMCell (float32)."""
+    ref, weights = _weights(3, 4, seed=160, device="cpu", scale=60.0)
+    gen = torch.Generator().manual_seed(161)
+    x, h0, c0 = torch.randn(6, 3, generator=gen), torch.randn(6, 4, generator=gen).tanh(), 50 * torch.randn(6, 4, generator=gen)
+    with torch.no_grad():
+        h, c = _call_cell(lstm_cell, x, h0, c0, *weights)
+        h_ref, c_ref = ref(x, (h0, c0))
+    if not (torch.isfinite(h).all() and torch.isfinite(c).all()):
+        raise AssertionError("lstm_cell returns NaN or inf when gate pre-activations are large (about 100): use "
+                             "torch.sigmoid and torch.tanh, which are stable, not formulas with torch.exp")
+    if (h - h_ref).abs().max() > 1e-4 or (c - c_ref).abs().max() > 1e-3:
+        raise AssertionError("with large pre-activations (about 100) lstm_cell disagrees with nn.LSTMCell")
+    ref, weights = _weights(2, 3, seed=162, device="cpu")
+    with torch.no_grad():
+        for p in (ref.bias_ih, weights[2]):
+            p[:] = 20.0                                        # every gate open, candidate g = tanh(20) = 1
+        h = c = h_ref = c_ref = torch.zeros(2, 3)
+        for _ in range(200):
+            x = torch.randn(2, 2, generator=gen)
+            h, c = _call_cell(lstm_cell, x, h, c, *weights)
+            h_ref, c_ref = ref(x, (h_ref, c_ref))
+    if not (torch.isfinite(h).all() and torch.isfinite(c).all()):
+        raise AssertionError("after 200 steps with the gates open the cell state is about 200 and lstm_cell returns "
+                             "NaN or inf: tanh(c) of a large c must be 1, use torch.tanh, not a formula with torch.exp")
+    if (h - h_ref).abs().max() > 1e-4 or (c - c_ref).abs().max() / 200 > 1e-4:
+        raise AssertionError("over 200 steps with the gates open (cell state about 200) lstm_cell drifts away from "
+                             "nn.LSTMCell")
 
 
 @quiet
@@ -151,23 +216,48 @@ def check_cell_gradcheck(lstm_cell: Callable) -> None:
         raise AssertionError("torch.autograd.gradcheck failed: autograd's gradients of lstm_cell disagree with "
                              "finite differences. Avoid in-place changes of the inputs (e.g. c_prev *= f) "
                              "and non-differentiable steps (.detach(), .data, rounding)")
+    # Large pre-activations in float32: the gradient must stay finite (saturated gates pass ~0 back).
+    _, weights = _weights(3, 4, seed=170, device="cpu", scale=60.0)
+    gen = torch.Generator().manual_seed(171)
+    inputs = [torch.randn(5, 3, generator=gen), torch.randn(5, 4, generator=gen).tanh(),
+              torch.randn(5, 4, generator=gen)] + list(weights)
+    inputs = [t.clone().requires_grad_(True) for t in inputs]
+    h, c = _call_cell(lstm_cell, *inputs)
+    (h.sum() + c.sum()).backward()
+    if any(t.grad is not None and not torch.isfinite(t.grad).all() for t in inputs):
+        raise AssertionError("with large gate pre-activations (about 100, float32) the gradients of lstm_cell contain "
+                             "NaN or inf: a sigmoid written as 1 / (1 + exp(-x)) overflows there; use torch.sigmoid "
+                             "and torch.tanh")
 
 
 # ============================================================================ the padded batch
 
-def _padded_batch(B: int, T: int, D: int, lengths: list[int], seed: int, device):
+def _padded_batch(B: int, T: int, D: int, lengths: list[int], seed: int, device, pad_value: float | None = 0.0):
+    """x (B, T, D) with ``pad_value`` at padded positions (None: random values, like an embedding of
+    <pad> without padding_idx), and lengths (B,)."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(B, T, D, generator=gen)
-    for row, n in enumerate(lengths):
-        x[row, n:] = 0.0                       # what padding looks like after an embedding of <pad>
+    if pad_value is not None:
+        for row, n in enumerate(lengths):
+            x[row, n:] = pad_value
     return x.to(device), torch.tensor(lengths, device=device)
 
 
 def _torch_layer(weights, x, lengths):
-    """nn.LSTM over the packed batch: outputs (B, T, H) with zeros after each length, h_n, c_n (B, H)."""
+    """nn.LSTM over the packed batch: outputs (B, T, H) with zeros after each length, h_n, c_n (B, H).
+    A row of length 0 (which packing refuses) gets zero outputs and zero final states."""
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
     W_ih, W_hh, b_ih, b_hh = weights
     H = W_hh.shape[1]
+    empty = lengths == 0
+    if empty.any():
+        B, T, _ = x.shape
+        out = x.new_zeros(B, T, H)
+        h_n, c_n = x.new_zeros(B, H), x.new_zeros(B, H)
+        if (~empty).any():
+            o, h, c = _torch_layer(weights, x[~empty], lengths[~empty])
+            out[~empty], h_n[~empty], c_n[~empty] = o, h, c
+        return out, h_n, c_n
     lstm = nn.LSTM(W_ih.shape[1], H, batch_first=True).to(x.device)
     with torch.no_grad():
         for name, w in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), weights):
@@ -191,13 +281,19 @@ def _call_layer(lstm_layer, x, lengths, weights, **kwargs):
 def check_layer_lengths(lstm_layer: Callable) -> None:
     """With PyTorch's cell, lstm_layer matches nn.LSTM run on the packed batch: the outputs (zero
     after each sequence's end) and the final states at each sequence's last real step."""
-    cases = ((4, 6, 3, 5, [6, 2, 4, 1]), (3, 5, 2, 4, [5, 5, 5]), (5, 9, 4, 3, [3, 9, 1, 7, 2]))
+    # (B, T, D, H, lengths, value at padded positions): all lengths equal, T = 1, an empty row
+    # (length 0), and padding that is not zero (it must have no effect either way).
+    cases = ((4, 6, 3, 5, [6, 2, 4, 1], 0.0), (3, 5, 2, 4, [5, 5, 5], 0.0), (5, 9, 4, 3, [3, 9, 1, 7, 2], None),
+             (2, 1, 3, 2, [1, 1], None), (4, 5, 2, 3, [5, 0, 2, 0], None))
     for device in _devices():
-        for seed, (B, T, D, H, lengths) in enumerate(cases):
+        for seed, (B, T, D, H, lengths, pad_value) in enumerate(cases):
             _, weights = _weights(D, H, seed=300 + seed, device=device, scale=2.0)
-            x, lens = _padded_batch(B, T, D, lengths, seed=400 + seed, device=device)
+            x, lens = _padded_batch(B, T, D, lengths, seed=400 + seed, device=device, pad_value=pad_value)
+            before = _snapshot(x, lens, *weights)
             with torch.no_grad():
                 outputs, h_n, c_n = _call_layer(lstm_layer, x, lens, weights, cell=torch_cell)
+            _assert_unchanged(before, [x, lens, *weights], ["x", "lengths", "W_ih", "W_hh", "b_ih", "b_hh"],
+                              "lstm_layer")
             out_ref, h_ref, c_ref = _torch_layer(weights, x, lens)
             if tuple(outputs.shape) != (B, T, H) or tuple(h_n.shape) != (B, H) or tuple(c_n.shape) != (B, H):
                 raise AssertionError(f"shapes: outputs {tuple(outputs.shape)}, h_n {tuple(h_n.shape)}, c_n "
@@ -212,36 +308,45 @@ def check_layer_lengths(lstm_layer: Callable) -> None:
                                      f"{lengths}): run the cell step by step from zero states h_0 = c_0 = 0")
             dh, dc = (h_n - h_ref).abs().max().item(), (c_n - c_ref).abs().max().item()
             if dh > 1e-5 or dc > 1e-5:
+                empty = " A row of length 0 is an empty sequence: its h_n and c_n stay the zero initial states." \
+                    if 0 in lengths else ""
                 raise AssertionError(f"h_n / c_n differ from the state at each sequence's last real step by "
                                      f"{dh:.3g} / {dc:.3g} (lengths {lengths}): a row's state must stop changing "
-                                     f"once t >= its length (keep the old h and c there)")
+                                     f"once t >= its length (keep the old h and c there).{empty}")
 
 
 @quiet
 def check_gradient_reaches_first_step(lstm_layer: Callable) -> None:
-    """With your cell and a forget-gate bias of 1, a loss on h_n of a 100-step input has a non-zero,
-    finite gradient with respect to the input at the first step (float64)."""
-    B, T, D, H = 2, 100, 3, 4
-    _, weights = _weights(D, H, seed=11, device="cpu", dtype=torch.float64, forget_bias=1.0)
-    x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(12)).requires_grad_(True)
-    lengths = torch.full((B,), T)
-    try:
-        _, h_n, _ = _call_layer(lstm_layer, x, lengths, weights)
-    except RuntimeError as exc:
-        raise AssertionError(f"lstm_layer failed on float64 inputs ({exc}); create the initial state with "
-                             f"x's dtype and device, e.g. x.new_zeros(B, H)") from exc
-    if not h_n.requires_grad:
-        raise AssertionError("h_n carries no gradient: do not detach the state or use .data in lstm_layer")
-    h_n.sum().backward()
-    if x.grad is None:
-        raise AssertionError("no gradient reached the input x: is something detached?")
-    if not torch.isfinite(x.grad).all():
-        raise AssertionError("the gradient with respect to x contains NaN or inf")
-    first = x.grad[:, 0].abs().max().item()
-    if not first > 0:
-        raise AssertionError("the gradient of a loss on h_n is exactly 0 at the first of 100 steps: the state "
-                             "must be passed from step to step without .detach() (and the forget gate must "
-                             "multiply c_prev)")
+    """With your cell, a loss on h_n has a non-zero, finite gradient with respect to the first input
+    of every row (float64), for 100 steps with a forget-gate bias of 1 and for rows of different
+    lengths with a bias of 3; inputs at padded positions get exactly zero gradient."""
+    for seed, (B, T, D, H, bias, lengths) in enumerate(((2, 100, 3, 4, 1.0, [100, 100]),
+                                                         (3, 60, 2, 5, 3.0, [60, 25, 1]))):
+        _, weights = _weights(D, H, seed=11 + seed, device="cpu", dtype=torch.float64, forget_bias=bias)
+        x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(12 + seed))
+        x.requires_grad_(True)
+        lens = torch.tensor(lengths)
+        try:
+            _, h_n, _ = _call_layer(lstm_layer, x, lens, weights)
+        except RuntimeError as exc:
+            raise AssertionError(f"lstm_layer failed on float64 inputs ({exc}); create the initial state with "
+                                 f"x's dtype and device, e.g. x.new_zeros(B, H)") from exc
+        if not h_n.requires_grad:
+            raise AssertionError("h_n carries no gradient: do not detach the state or use .data in lstm_layer")
+        h_n.sum().backward()
+        if x.grad is None:
+            raise AssertionError("no gradient reached the input x: is something detached?")
+        if not torch.isfinite(x.grad).all():
+            raise AssertionError("the gradient with respect to x contains NaN or inf")
+        first = x.grad[:, 0].abs().amax(dim=1)                     # (B,)
+        if not (first > 0).all():
+            raise AssertionError(f"the gradient of a loss on h_n is exactly 0 at the first step (lengths {lengths}, "
+                                 f"T = {T}): the state must be passed from step to step without .detach() (and the "
+                                 f"forget gate must multiply c_prev)")
+        padded = torch.arange(T)[None, :] >= torch.tensor(lengths)[:, None]          # (B, T)
+        if padded.any() and x.grad[padded].abs().max() > 0:
+            raise AssertionError(f"inputs at padded positions (t >= length, lengths {lengths}) receive a gradient "
+                                 f"from h_n: padding must have no effect on a row's final state")
 
 
 # ============================================================================ the memory task
@@ -319,45 +424,94 @@ def _forward(model, x, lengths, targets=None):
     return logits, loss
 
 
+def token_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    """Not an LSTM: a "cell" whose h depends only on the current input and whose c is always 0.
+    Run with it, a classifier that reads h_n must give each row the logits of its last real token."""
+    H = W_hh.shape[1]
+    return torch.tanh(x @ W_ih[:H].T + b_ih[:H]), torch.zeros_like(c_prev)
+
+
+def _check_reads_last_real_h(Classifier, device) -> None:
+    """With token_cell, each row's logits equal those of its last real token alone, and rows whose
+    last tokens differ get different logits."""
+    calls = []
+
+    def spy(*args):
+        calls.append(1)
+        return token_cell(*args)
+
+    V, E, H, C = 12, 5, 6, 3
+    torch.manual_seed(31)
+    try:
+        model = Classifier(V, E, H, C, cell=spy).to(device).eval()
+    except TypeError as exc:
+        raise AssertionError(f"LSTMClassifier(..., cell=...) could not be built: {exc}") from exc
+    x = torch.tensor([[3, 7, 2, 9, 4], [5, 8, 0, 0, 0], [6, 1, 11, 0, 0], [10, 0, 0, 0, 0]], device=device)
+    lengths = torch.tensor([5, 2, 3, 1], device=device)
+    with torch.no_grad():
+        logits, _ = _forward(model, x, lengths)
+        if not calls:
+            return   # the classifier ignores `cell` (e.g. it uses nn.LSTM): nothing more to learn here
+        last = x[torch.arange(4, device=device), lengths - 1]                   # (B,) last real tokens
+        alone, _ = _forward(model, last[:, None], torch.ones(4, dtype=torch.long, device=device))
+    if (logits - alone).abs().max() > 1e-5 or (logits[0] - logits[1]).abs().max() < 1e-6:
+        raise AssertionError("the logits do not come from the hidden state h at each row's last real step: with a "
+                             "test cell whose h depends only on the current token, a row's logits must equal those "
+                             "of its last real token alone. Feed h_n (not c_n, not a mean or a sum over the "
+                             "outputs, not the last padded position) to the linear layer")
+
+
 @quiet
 def check_classifier_final_real_step(Classifier) -> None:
-    """Logits (B, C) and loss follow the course's interface, and each row's logits come from its
-    last real step: extra padding changes nothing, and a row classified alone gets the same logits."""
-    V, E, H, C = 20, 6, 5, 3
+    """Logits (B, C) and loss follow the course's interface, the logits are raw scores (not
+    probabilities), and each row's logits come from the hidden state at its last real step: extra
+    padding changes nothing, a row classified alone gets the same logits, and with a test cell
+    whose h depends only on the current token, a row's logits are those of its last real token."""
     for device in _devices():
-        model = _build(Classifier, V, E, H, C, device, seed=21).eval()
-        gen = torch.Generator().manual_seed(22)
-        lengths = [7, 3, 5, 1]
-        x = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+        _check_final_real_step(Classifier, device, V=20, E=6, H=5, C=3)
+        _check_final_real_step(Classifier, device, V=15, E=3, H=7, C=2)
+        _check_reads_last_real_h(Classifier, device)
+
+
+def _check_final_real_step(Classifier, device, V: int, E: int, H: int, C: int) -> None:
+    model = _build(Classifier, V, E, H, C, device, seed=21 + C).eval()
+    gen = torch.Generator().manual_seed(22)
+    lengths = [7, 3, 5, 1]
+    x = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for row, n in enumerate(lengths):
+        x[row, :n] = torch.randint(1, V, (n,), generator=gen)            # 0 is <pad>
+    x, lens = x.to(device), torch.tensor(lengths, device=device)
+    before = _snapshot(x, lens)
+    with torch.no_grad():
+        logits, loss = _forward(model, x, lens)
+        _assert_unchanged(before, [x, lens], ["x", "lengths"], "the classifier's forward")
+        if loss is not None:
+            raise AssertionError("without targets the loss must be None")
+        if tuple(logits.shape) != (len(lengths), C):
+            raise AssertionError(f"logits have shape {tuple(logits.shape)}, expected (B, num_classes) = "
+                                 f"{(len(lengths), C)}")
+        if ((logits >= 0) & (logits <= 1)).all() and (logits.sum(-1) - 1).abs().max() < 1e-5:
+            raise AssertionError("forward returns probabilities (they sum to 1): return the raw scores of the "
+                                 "linear layer (logits); F.cross_entropy applies the softmax itself")
+        targets = torch.tensor([0, C - 1, 1, C - 1], device=device)
+        _, loss = _forward(model, x, lens, targets=targets)
+        expected = F.cross_entropy(logits, targets)
+        if loss is None or loss.dim() != 0 or abs(loss.item() - expected.item()) > 1e-5:
+            raise AssertionError(f"with targets the loss must be F.cross_entropy(logits, targets) = "
+                                 f"{expected.item():.4f}, got {loss}")
+        longer = torch.cat([x, torch.zeros(len(lengths), 4, dtype=torch.long, device=device)], dim=1)
+        logits_longer, _ = _forward(model, longer, lens)
+        diff = (logits_longer - logits).abs().max().item()
+        if diff > 1e-5:
+            raise AssertionError(f"padding the same batch with 4 more <pad> columns changed the logits by "
+                                 f"{diff:.3g}: classify from the hidden state at each row's last REAL step "
+                                 f"(h_n), not from the last (padded) position")
         for row, n in enumerate(lengths):
-            x[row, :n] = torch.randint(1, V, (n,), generator=gen)            # 0 is <pad>
-        x, lens = x.to(device), torch.tensor(lengths, device=device)
-        with torch.no_grad():
-            logits, loss = _forward(model, x, lens)
-            if loss is not None:
-                raise AssertionError("without targets the loss must be None")
-            if tuple(logits.shape) != (len(lengths), C):
-                raise AssertionError(f"logits have shape {tuple(logits.shape)}, expected (B, num_classes) = "
-                                     f"{(len(lengths), C)}")
-            targets = torch.tensor([0, 2, 1, 2], device=device)
-            _, loss = _forward(model, x, lens, targets=targets)
-            expected = F.cross_entropy(logits, targets)
-            if loss is None or loss.dim() != 0 or abs(loss.item() - expected.item()) > 1e-5:
-                raise AssertionError(f"with targets the loss must be F.cross_entropy(logits, targets) = "
-                                     f"{expected.item():.4f}, got {loss}")
-            longer = torch.cat([x, torch.zeros(len(lengths), 4, dtype=torch.long, device=device)], dim=1)
-            logits_longer, _ = _forward(model, longer, lens)
-            diff = (logits_longer - logits).abs().max().item()
+            alone, _ = _forward(model, x[row:row + 1, :n], lens[row:row + 1])
+            diff = (alone[0] - logits[row]).abs().max().item()
             if diff > 1e-5:
-                raise AssertionError(f"padding the same batch with 4 more <pad> columns changed the logits by "
-                                     f"{diff:.3g}: classify from the hidden state at each row's last REAL step "
-                                     f"(h_n), not from the last (padded) position")
-            for row, n in enumerate(lengths):
-                alone, _ = _forward(model, x[row:row + 1, :n], lens[row:row + 1])
-                diff = (alone[0] - logits[row]).abs().max().item()
-                if diff > 1e-5:
-                    raise AssertionError(f"row {row} (length {n}) gets different logits alone and in a padded "
-                                         f"batch (difference {diff:.3g}): use the state at its last real step")
+                raise AssertionError(f"row {row} (length {n}) gets different logits alone and in a padded "
+                                     f"batch (difference {diff:.3g}): use the state at its last real step")
 
 
 def review_tensors(reviews, vocab: Vocab) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -38,7 +38,10 @@ def reference_ns() -> dict:
 def test_catalogue_covers_the_required_mistakes():
     """The mistakes the assignment's issue names are all in the catalogue."""
     required = {"gates_wrong_order", "gate_tanh", "candidate_sigmoid", "candidate_missing", "tanh_missing",
-                "h_from_previous_c", "forget_on_candidate", "last_padded_step"}
+                "h_from_previous_c", "forget_on_candidate", "last_padded_step",
+                # issue 10: mistakes that only property checks catch
+                "sigmoid_by_hand", "tanh_by_hand", "c_prev_updated_in_place", "lengths_counted_down_in_place",
+                "last_step_by_index", "logits_softmaxed", "reads_c_n"}
     assert required <= {m.name for m in MUTANTS}
 
 
@@ -106,7 +109,8 @@ def _cell_concatenated(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
 
 
 def _layer_gather(x, lengths, weights, cell=None):
-    """Another correct loop: run every step for every row, then gather each row's last real state."""
+    """Another correct loop: run every step for every row, then gather each row's last real state
+    (an empty row, length 0, keeps the zero initial state)."""
     cell = cell or _cell_concatenated
     B, T, _ = x.shape
     H = weights[1].shape[1]
@@ -117,9 +121,10 @@ def _layer_gather(x, lengths, weights, cell=None):
         hs.append(h)
         cs.append(c)
     hs, cs = torch.stack(hs, 1), torch.stack(cs, 1)          # (B, T, H)
-    last = (lengths - 1).view(B, 1, 1).expand(B, 1, H)
+    last = (lengths - 1).clamp(min=0).view(B, 1, 1).expand(B, 1, H)
     mask = (torch.arange(T, device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)
-    return hs * mask, (hs.gather(1, last)[:, 0], cs.gather(1, last)[:, 0])
+    nonempty = (lengths > 0).unsqueeze(1).to(x.dtype)        # (B, 1)
+    return hs * mask, (hs.gather(1, last)[:, 0] * nonempty, cs.gather(1, last)[:, 0] * nonempty)
 
 
 def test_checks_accept_other_correct_implementations():
@@ -146,6 +151,53 @@ def test_checks_accept_other_correct_implementations():
 
     checks.check_classifier_final_real_step(PackedClassifier)
     checks.check_classifier_accuracy(PackedClassifier)
+
+
+def _classifier_variant(reference_ns, find: str, replace: str):
+    """The reference classifier with one line changed (not a catalogued mutant)."""
+    cell = next(c for c in SOURCE.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "lstm_classifier")
+    assert cell.source.count(find) == 1
+    ns = dict(reference_ns)
+    exec(cell.source.replace(find, replace), ns)
+    return ns["LSTMClassifier"]
+
+
+def test_property_checks_catch_states_other_than_h_n(reference_ns):
+    """Reading c_n or the mean of the real outputs passes the padding checks (both are padding
+    invariant) and can pass the accuracy bar; the test-cell property catches both, and accepts
+    the reference and log-probabilities (a correct rewrite: cross-entropy of log-softmax is the same)."""
+    for replace in ("logits = self.head(c_n)", "logits = self.head(outputs.sum(dim=1) / lengths[:, None])"):
+        bad = _classifier_variant(reference_ns, "logits = self.head(h_n)", replace)
+        with pytest.raises(AssertionError, match="last real token alone"):
+            checks.check_classifier_final_real_step(bad)
+    log_probs = _classifier_variant(reference_ns, "logits = self.head(h_n)",
+                                    "logits = self.head(h_n).log_softmax(dim=-1)")
+    checks.check_classifier_final_real_step(log_probs)
+
+
+def test_property_checks_on_small_rewrites(reference_ns):
+    """In-place changes, overflow-prone formulas and empty rows are caught with messages that say
+    what to do; the same computations written correctly pass."""
+    def cell_in_place(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+        h, c = _cell_concatenated(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh)
+        h_prev.copy_(h)                                      # "reuse the buffer": the caller's h changes
+        return h, c
+    with pytest.raises(AssertionError, match="in place"):
+        checks.check_cell_matches_torch(cell_in_place)
+
+    def cell_exp_tanh(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+        i, f, g, o = (x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+        e = torch.exp(2 * c)                                 # tanh(c) = (e^{2c} - 1) / (e^{2c} + 1): inf / inf
+        return torch.sigmoid(o) * (e - 1) / (e + 1), c
+    with pytest.raises(AssertionError, match="torch.tanh"):
+        checks.check_cell_matches_torch(cell_exp_tanh)
+
+    def layer_ignoring_empty_rows(x, lengths, weights, cell=None):
+        return _layer_gather(x, lengths.clamp(min=1), weights, cell)
+    with pytest.raises(AssertionError, match="padded positions|length 0"):
+        checks.check_layer_lengths(layer_ignoring_empty_rows)
+    checks.check_layer_lengths(_layer_gather)
 
 
 def test_failure_messages_help(reference_ns):

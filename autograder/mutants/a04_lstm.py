@@ -12,6 +12,14 @@ measured over 10 seeds each (``tests/test_a04_checks.py`` proves it for the seed
 - never learn (0/10): forget and input gates swapped (either by reading the blocks in the order
   f, i, g, o or by swapping their roles in the update: the forget-gate bias then opens the input
   gate), no candidate (c = f * c_prev + i), a sigmoid candidate (at most 0.90 on one seed of 10).
+
+The second group (issue 10) are mistakes that the value and learning checks alone let through;
+the property checks catch them: inputs modified in place, a hand-written sigmoid or tanh that
+overflows on large values, an empty row read from the wrong step, probabilities returned as logits,
+and a classifier that reads c_n instead of h_n, which still passes the accuracy bar. (A classifier
+that averages the real outputs is caught by the same property check; it sits at the accuracy bar,
+84.8% for seed 1, so it is tested directly in tests/test_a04_checks.py rather than catalogued with
+a fragile accuracy verdict.)
 """
 from autograder.mutants import Mutant
 
@@ -69,7 +77,8 @@ MUTANTS = [
         cell=_CELL,
         find="h = o * torch.tanh(c)",
         replace="h = o * torch.tanh(c_prev)",
-        fails=(_VALUES,),
+        # also the gradient check: a row of length 1 gets h_n = o * tanh(c_0) = 0, with no gradient to x_1
+        fails=(_VALUES, "test_gradient_reaches_first_step"),
     ),
     Mutant(
         name="forget_on_candidate",
@@ -86,7 +95,8 @@ MUTANTS = [
         cell=_LAYER,
         find="h = torch.where(real, h_new, h)",
         replace="h = h_new",
-        fails=("test_lstm_layer_lengths", "test_classifier_final_real_step"),
+        # also the gradient check: inputs at padded positions reach h_n
+        fails=("test_lstm_layer_lengths", "test_classifier_final_real_step", "test_gradient_reaches_first_step"),
     ),
     Mutant(
         name="padded_outputs_not_zero",
@@ -112,5 +122,72 @@ MUTANTS = [
         find="logits = self.head(h_n)",
         replace="logits = self.head(outputs[:, -1])",
         fails=("test_classifier_final_real_step", "test_classifier_accuracy"),
+    ),
+    # ---------------------------------------------------------------- properties (issue 10)
+    Mutant(
+        name="sigmoid_by_hand",
+        description="the input gate's sigmoid written as 1 / (1 + exp(-x)): right values, but NaN gradients "
+                    "once exp overflows for large negative pre-activations",
+        cell=_CELL,
+        find="i = torch.sigmoid(i)",
+        replace="i = 1 / (1 + torch.exp(-i))",
+        fails=("test_lstm_cell_gradcheck",),
+    ),
+    Mutant(
+        name="tanh_by_hand",
+        description="tanh(c) written as (exp(2c) - 1) / (exp(2c) + 1): NaN once the cell state exceeds about 44",
+        cell=_CELL,
+        find="h = o * torch.tanh(c)",
+        replace="h = o * (torch.exp(2 * c) - 1) / (torch.exp(2 * c) + 1)",
+        fails=(_VALUES,),
+    ),
+    Mutant(
+        name="c_prev_updated_in_place",
+        description="the cell update done in place on the caller's c_prev (c_prev.mul_(f).add_(i * g))",
+        cell=_CELL,
+        find="c = f * c_prev + i * g",
+        replace="c = c_prev.mul_(f).add_(i * g)",
+        fails=(_VALUES, "test_lstm_cell_gradcheck"),
+    ),
+    Mutant(
+        name="lengths_counted_down_in_place",
+        description="the loop counts the caller's lengths tensor down in place (lengths -= 1) to build the mask",
+        cell=_LAYER,
+        find="real = (t < lengths).unsqueeze(1)                    # (B, 1): rows still inside their sequence",
+        replace="real = (lengths > 0).unsqueeze(1)\n        lengths -= 1",
+        fails=("test_lstm_layer_lengths", "test_classifier_final_real_step"),
+    ),
+    Mutant(
+        name="last_step_by_index",
+        description="runs every row to the end and takes h_n at index lengths - 1: an empty row (length 0) gets "
+                    "the state after the last padded step",
+        cell=_LAYER,
+        find="""        h = torch.where(real, h_new, h)                      # a finished row keeps its last real state
+        c = torch.where(real, c_new, c)
+        outputs.append(h_new * real)                         # (B, H), 0 at padded steps
+    return torch.stack(outputs, dim=1), (h, c)               # (B, T, H), ((B, H), (B, H))""",
+        replace="""        h, c = h_new, c_new
+        outputs.append(torch.stack([h, c]))                  # (2, B, H)
+    states = torch.stack(outputs, dim=2)                     # (2, B, T, H)
+    rows = torch.arange(B, device=x.device)
+    mask = (torch.arange(T, device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)
+    return states[0] * mask, (states[0][rows, lengths - 1], states[1][rows, lengths - 1])""",
+        fails=("test_lstm_layer_lengths",),
+    ),
+    Mutant(
+        name="logits_softmaxed",
+        description="forward returns softmax probabilities as its logits (and computes the loss from them)",
+        cell=_CLASSIFIER,
+        find="logits = self.head(h_n)",
+        replace="logits = self.head(h_n).softmax(dim=-1)",
+        fails=("test_classifier_final_real_step", "test_classifier_accuracy"),
+    ),
+    Mutant(
+        name="reads_c_n",
+        description="the classifier reads the final cell state c_n instead of the hidden state h_n",
+        cell=_CLASSIFIER,
+        find="logits = self.head(h_n)",
+        replace="logits = self.head(c_n)",
+        fails=("test_classifier_final_real_step",),
     ),
 ]
