@@ -13,16 +13,21 @@ raises ``AssertionError`` with a message the student can act on.
 - Clipping is compared with ``torch.nn.utils.clip_grad_norm_`` on cloned parameters. The clipping
   checks are split so that one mistake costs the points of the cell that names it: gradients
   above the threshold (with PyTorch's eps and with other values of ``eps``; the parameters
-  themselves unchanged), gradients below it, the returned norm, and edge cases (parameters without
-  gradients, empty and zero gradients, ``max_norm = 0``).
+  themselves unchanged; each ``.grad`` scaled in place, not replaced by a new tensor), gradients
+  below it, the returned norm, and edge cases (parameters without gradients, empty and zero
+  gradients, ``max_norm = 0``).
 - The training step must turn a seeded run that diverges without clipping (final loss far above
   chance) into one that converges (see ``_TRAIN_SETUP``; ``tests/test_a03_checks.py`` proves the
   divergence and the margin), and each step must be exactly "zero, loss, backward, clip, step":
   the parameters after two steps, the returned loss (before the step) and the returned norm (before
-  clipping) are compared with a reference step for several ``max_norm`` values, ``None`` included.
+  clipping) are compared with a reference step for several ``max_norm`` values, ``None`` included,
+  and the step must call the student's own ``clip_grad_norm`` (not ``torch.nn.utils.clip_grad_norm_``)
+  whenever it clips. Both training-step checks swap a correct ``clip_grad_norm`` into the student's
+  namespace while they run, so a clipping mistake costs only the clipping cells.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 
@@ -257,10 +262,20 @@ def _assert_grads_close(student, reference, what: str, rtol: float) -> None:
                 f"coefficient max_norm / (total_norm + eps), total_norm being the norm of all gradients together")
 
 
-def _clip_both(clip_grad_norm, shapes, scale, factor, dtype, device, seed, as_generator=False):
+def _clip_both(clip_grad_norm, shapes, scale, factor, dtype, device, seed, as_generator=False, in_place=False):
+    """Clip ``student`` (with the student's function) and ``reference`` (with PyTorch's) alike;
+    ``in_place``: also require that every ``.grad`` is still the same tensor object afterwards."""
     student, reference = _param_pair(shapes, scale, dtype, device, seed)
     max_norm = factor * _grad_norm(reference)
+    grads_before = [p.grad for p in student]
     returned = clip_grad_norm((p for p in student) if as_generator else student, max_norm)
+    if in_place:
+        for i, (p, g) in enumerate(zip(student, grads_before)):
+            if g is not None and p.grad is not g:
+                raise AssertionError(
+                    f"clip_grad_norm replaced the gradient of parameter {i} by a new tensor (as p.grad = p.grad * c "
+                    f"does). Scale the existing gradient in place, as torch.nn.utils.clip_grad_norm_ does: "
+                    f"p.grad.detach().mul_(c), or p.grad.mul_(c) inside torch.no_grad()")
     expected = nn.utils.clip_grad_norm_(reference, max_norm)
     return student, reference, returned, float(expected), max_norm
 
@@ -273,7 +288,8 @@ def check_clip_matches_torch(clip_grad_norm: Callable) -> None:
         rtol = 1e-9 if dtype == torch.float64 else 2e-5
         for i, (shapes, scale, factor) in enumerate(_random_cases(10 + k, 25, above=True)):
             student, reference, _, total, max_norm = _clip_both(clip_grad_norm, shapes, scale, factor, dtype,
-                                                                device, seed=1000 * k + i, as_generator=i % 5 == 0)
+                                                                device, seed=1000 * k + i, as_generator=i % 5 == 0,
+                                                                in_place=True)
             _assert_grads_close(student, reference, f"{len(shapes)} parameters ({dtype}, {device.type}), "
                                 f"total norm {total:.3g}, max_norm {max_norm:.3g}", rtol)
     # Another eps: the coefficient is max_norm / (total + eps) for the eps given (small norms, where it shows).
@@ -426,11 +442,36 @@ def run_training(train_step: Callable, seed: int, max_norm: float | None) -> lis
     return losses
 
 
+@contextlib.contextmanager
+def _correct_clip(train_step: Callable):
+    """Swap a correct ``clip_grad_norm`` into the namespace ``train_step`` reads while the block runs,
+    so that a mistake in the student's clipping costs only the clipping cells; yields the list of
+    ``max_norm`` values it was called with (to check that the step clips with that function)."""
+    namespace = getattr(train_step, "__globals__", {})
+    had_clip, student_clip = "clip_grad_norm" in namespace, namespace.get("clip_grad_norm")
+    calls: list[float] = []
+
+    def correct_clip(parameters, max_norm: float, eps: float = 1e-6) -> torch.Tensor:
+        calls.append(max_norm)
+        return _torch_clip(parameters, max_norm, eps)
+
+    namespace["clip_grad_norm"] = correct_clip
+    try:
+        yield calls
+    finally:
+        if had_clip:
+            namespace["clip_grad_norm"] = student_clip
+        else:
+            namespace.pop("clip_grad_norm", None)
+
+
 @quiet
 def check_train_step_converges(train_step: Callable) -> None:
-    """Runs that diverge without clipping converge when train_step clips at max_norm = 1."""
+    """Runs that diverge without clipping converge when train_step clips at max_norm = 1 (with a
+    correct clip_grad_norm swapped in: this judges the step, not the clipping)."""
     for seed in _TRAIN_SETUP["seeds"]:
-        losses = run_training(train_step, seed, _TRAIN_SETUP["max_norm"])
+        with _correct_clip(train_step):
+            losses = run_training(train_step, seed, _TRAIN_SETUP["max_norm"])
         final = sum(losses[-10:]) / 10
         if not math.isfinite(final) or final >= LOSS_BOUND:
             raise AssertionError(
@@ -441,8 +482,8 @@ def check_train_step_converges(train_step: Callable) -> None:
 
 
 def _torch_clip(parameters, max_norm: float, eps: float = 1e-6) -> torch.Tensor:
-    """A correct clip_grad_norm, swapped in while check_train_step_update runs, so that a mistake in
-    the student's clipping costs only the clipping cells there."""
+    """A correct clip_grad_norm (PyTorch's), what ``_correct_clip`` swaps in while the training-step
+    checks run."""
     return nn.utils.clip_grad_norm_(list(parameters), max_norm)
 
 
@@ -453,10 +494,7 @@ def check_train_step_update(train_step: Callable) -> None:
     gradient norm before clipping. Two steps in a row, so leftover gradients show."""
     from seqlab.synthetic import memory_task
 
-    namespace = getattr(train_step, "__globals__", {})
-    had_clip, student_clip = "clip_grad_norm" in namespace, namespace.get("clip_grad_norm")
-    namespace["clip_grad_norm"] = _torch_clip
-    try:
+    with _correct_clip(train_step) as calls:
         for case, max_norm in enumerate((None, 0.05, 2.0, 1e6)):
             torch.manual_seed(10 + case)
             model = _MemoryRNN().double()
@@ -476,11 +514,15 @@ def check_train_step_update(train_step: Callable) -> None:
                 ref_norm = float(nn.utils.clip_grad_norm_(reference.parameters(),
                                                           math.inf if max_norm is None else max_norm))
                 ref_optimizer.step()
+                calls.clear()
                 result = train_step(model, batch, optimizer, max_norm)
                 if not (isinstance(result, tuple) and len(result) == 2):
                     raise AssertionError(f"train_step should return a pair (loss, total_norm), got {result!r}")
                 loss, total = (float(v) for v in result)
                 where = f"(max_norm={max_norm}, step {step + 1} of 2 with the same optimizer)"
+                if max_norm is not None and not calls:
+                    raise AssertionError(f"{where} train_step did not call your clip_grad_norm: clip with the "
+                                         f"function you wrote in task 2, not torch.nn.utils.clip_grad_norm_")
                 if not math.isclose(loss, ref_loss.item(), rel_tol=1e-6):
                     raise AssertionError(f"{where} train_step returned loss {loss:.6g}, expected {ref_loss.item():.6g}: "
                                          f"return the loss of this batch computed *before* the optimizer step")
@@ -495,8 +537,3 @@ def check_train_step_update(train_step: Callable) -> None:
                             f"{where} after train_step, parameter {name} differs from a reference step. Each step: "
                             f"zero the gradients, compute the loss, backward, clip with your clip_grad_norm at "
                             f"max_norm (None: do not clip, but still measure the norm), then optimizer.step()")
-    finally:
-        if had_clip:
-            namespace["clip_grad_norm"] = student_clip
-        else:
-            namespace.pop("clip_grad_norm", None)

@@ -3,11 +3,10 @@ solution cell.
 
 ``fails`` lists exactly the test cells that lose their points. The clipping checks are split by
 behaviour (above the threshold, below it, the returned norm, edge cases), so most clipping
-mistakes cost one cell. ``train_step`` calls the student's ``clip_grad_norm``, so a clipping
-mistake that stops the seeded run from converging (per-parameter clipping, scaling the parameters
-instead of their gradients) also costs ``test_train_step``; the ones that still converge (no
-``min(1, .)``, norms of the parameters) do not. (The exact-update check of ``train_step`` swaps in a
-correct clipping function, so it judges the step alone.)
+mistakes cost one cell. Both ``train_step`` checks (the exact update and the seeded convergence run)
+swap a correct ``clip_grad_norm`` into the student's namespace, so they judge the step alone and no
+clipping mistake costs ``test_train_step``; the update check also makes sure the step calls that
+function rather than ``torch.nn.utils.clip_grad_norm_``.
 """
 from autograder.mutants import Mutant
 
@@ -105,7 +104,7 @@ MUTANTS = [
         clip_coef = max_norm / (torch.linalg.vector_norm(p.grad) + eps)
         if clip_coef < 1:
             p.grad.detach().mul_(clip_coef)""",
-        fails=("test_clip_matches_torch", "test_train_step"),
+        fails=("test_clip_matches_torch",),
     ),
     Mutant(
         name="clip_no_min_one",
@@ -157,7 +156,15 @@ MUTANTS = [
         cell=_CLIP,
         find="            p.grad.detach().mul_(clip_coef)",
         replace="            p.detach().mul_(clip_coef)",
-        fails=("test_clip_matches_torch", "test_clip_edge_cases", "test_train_step"),
+        fails=("test_clip_matches_torch", "test_clip_edge_cases"),
+    ),
+    Mutant(
+        name="clip_rebinds_grad",
+        description="replaces each .grad by a new scaled tensor (p.grad = p.grad * c) instead of scaling it in place",
+        cell=_CLIP,
+        find="            p.grad.detach().mul_(clip_coef)",
+        replace="            p.grad = p.grad * clip_coef",
+        fails=("test_clip_matches_torch",),
     ),
     # ---------------------------------------------------------------- train_step
     Mutant(
@@ -194,6 +201,14 @@ MUTANTS = [
         replace="""    with torch.no_grad():
         loss = model(*inputs, targets=targets)[1]
     return loss.item(), float(total_norm)""",
+        fails=("test_train_step",),
+    ),
+    Mutant(
+        name="step_uses_torch_clip",
+        description="clips with torch.nn.utils.clip_grad_norm_ instead of the student's own clip_grad_norm",
+        cell=_STEP,
+        find="total_norm = clip_grad_norm(model.parameters(),",
+        replace="total_norm = nn.utils.clip_grad_norm_(model.parameters(),",
         fails=("test_train_step",),
     ),
     Mutant(
