@@ -42,7 +42,7 @@ def table_row(name: str, text: str, n_values: int) -> list[float]:
 def test_runs_cleanly_with_figures(nb):
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"cells raised: {[e.get('ename') for e in errors]}"
-    # Zipf plot, sparsity plot, perplexity-vs-n plot, training curves
+    # Zipf plot, sparsity plot, perplexity-vs-n plot (validation | test), training curves
     assert count_images(nb) >= 4, f"expected at least 4 figures, found {count_images(nb)}"
 
 
@@ -155,6 +155,28 @@ def test_kneser_ney_worked_example(out):
     assert number(r"N1\+\(\. qaeda\) = (\d+)", out) == 1
 
 
+def test_addk_validation_grid(out):
+    ks = re.search(r"^n\s+((?:[\d.]+\s+)+)best k$", out, re.MULTILINE)
+    assert ks, "the header of the k grid is not printed"
+    grid = [float(k) for k in ks.group(1).split()]
+    assert grid[0] == 1.0 and grid == sorted(grid, reverse=True) and len(grid) == 9, grid
+    best = {}
+    for n in (1, 2, 3, 4):
+        match = re.search(rf"^{n}\s+" + r"\s+".join([r"([\d.]+)"] * len(grid)) + r"\s+([\d.]+)$", out, re.MULTILINE)
+        assert match, f"validation row of add-k for n={n} not printed"
+        row = [float(v) for v in match.groups()[:-1]]
+        best[n] = float(match.groups()[-1])
+        assert row[grid.index(best[n])] == min(row), f"n={n}: best k must minimise the validation row"
+        if n >= 2:   # the text: for n >= 2 the best k is inside the grid
+            assert 0 < grid.index(best[n]) < len(grid) - 1, (n, best[n])
+        else:        # the text: flat from k = 0.01 on, the smallest k wins at the edge
+            assert best[n] == grid[-1] and len(set(row[grid.index(0.01):])) == 1, row
+        best[n] = min(row)
+    valid_row = re.search(r"^add-k\s+" + r"\s+".join([r"([\d.]+)"] * 4) + r"\s+-> best n", out, re.MULTILINE)
+    assert [float(v) for v in valid_row.groups()] == [best[n] for n in (1, 2, 3, 4)], \
+        "the add-k validation row must hold each order's best-k perplexity"
+
+
 def test_orders_chosen_on_validation(out):
     for name in ("add-k", "Kneser-Ney"):
         match = re.search(rf"^{name}\s+" + r"\s+".join([r"([\d.]+)"] * 4) + r"\s+-> best n = (\d)", out, re.MULTILINE)
@@ -204,8 +226,39 @@ def test_neural_lm_against_ngrams(out):
     assert 60 < neural < 140, f"neural test perplexity {neural} out of the measured range"
     assert neural < 0.8 * addk_best and neural < 0.5 * unigram, (neural, addk_best, unigram)
     assert neural < 1.5 * kn_best, f"neural LM ({neural}) should be close to Kneser-Ney ({kn_best})"
-    mixed = number(r"mixed test perplexity ([\d.]+)", out)
-    assert mixed < min(neural, kn_best), f"the mixture ({mixed}) should beat both ({neural}, {kn_best})"
+    assert kn_best < neural, f"the text says Kneser-Ney ({kn_best}) beats the network ({neural})"
+
+
+def test_two_network_seeds_both_lose_to_kneser_ney(out):
+    match = re.search(r"^neural window LM, test perplexity by seed: ([\d.]+), ([\d.]+); "
+                      r"mean ([\d.]+) \+- ([\d.]+) \(half the range\)$", out, re.MULTILINE)
+    assert match, "the per-seed test perplexities of the network are not printed"
+    seed0, seed1, mean, half = (float(v) for v in match.groups())
+    assert seed0 == number(r"^neural window LM, 3 words\s+([\d.]+)", out), "seed 0 is the chapter's model"
+    assert abs(mean - (seed0 + seed1) / 2) < 0.06 and abs(half - abs(seed0 - seed1) / 2) < 0.06
+    assert 60 < seed1 < 140, seed1
+    kn = number(r"^Kneser-Ney, n = 3 \(deterministic\): ([\d.]+)$", out)
+    assert kn == number(r"^Kneser-Ney, n = 3 \(chosen on valid\)\s+([\d.]+)", out)
+    # the text: Kneser-Ney wins against both seeds, by more than the seeds differ from each other
+    assert kn < min(seed0, seed1), (kn, seed0, seed1)
+    assert min(seed0, seed1) - kn > abs(seed0 - seed1), (kn, seed0, seed1)
+
+
+def test_mixture_gain_is_not_plain_averaging(out):
+    rows = {}
+    for a, b in [("KN 3-gram", "KN 4-gram"), ("net seed 0", "net seed 1"), ("net seed 0", "KN 3-gram")]:
+        match = re.search(rf"^{re.escape(a + ' + ' + b)}\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$",
+                          out, re.MULTILINE)
+        assert match, f"mixture row {a} + {b} not printed"
+        lam, alone_a, alone_b, mixed = (float(v) for v in match.groups())
+        assert 0 <= lam <= 1 and mixed <= min(alone_a, alone_b) + 0.05, (a, b, lam, alone_a, alone_b, mixed)
+        rows[a, b] = min(alone_a, alone_b) - mixed   # gain over the better model alone
+    kn_kn, net_net, net_kn = rows.values()
+    assert number(r"^net seed 0 \+ KN 3-gram\s+[\d.]+\s+([\d.]+)", out) == \
+        number(r"^neural window LM, 3 words\s+([\d.]+)", out), "the mixture table's network is the chapter's"
+    # the text: KN 3+4 gains almost nothing, two seeds more, network + KN several times the two-seed gain
+    assert kn_kn < 2 and kn_kn < net_net, rows
+    assert net_kn > 2 * net_net and net_kn > 8, rows
 
 
 def test_embedding_neighbours(out):
