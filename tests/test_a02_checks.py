@@ -137,3 +137,16 @@ def test_rewrite_trains():
     ns = namespace(nb)
     loss = checks.char_model_loss(ns["rnn_forward"], ns["rnn_backward"])
     assert loss < checks.LOSS_BOUND - 0.1, f"rewritten solution: held-out loss {loss:.3f}"
+
+
+def test_visible_training_check_catches_state_read_before_step():
+    """The visible part of the training cell alone (no hidden checks) fails a model that predicts
+    from the state before the current input (it ends near 0.23 on the phrase, above the bar
+    floor - 0.45 = 0.157) and passes the reference (near 0.001). The bar is not tighter because
+    tanh_reapplied_to_cached_state ends near 0.125 and is caught by the gradient checks instead.
+    """
+    au.run_test_cell(SOURCE, TRAINING_CELL, namespace(SOURCE), hidden=False)
+    mutant = next(m for m in MUTANTS if m.name == "state_read_before_step")
+    nb = apply_mutant(SOURCE, mutant)
+    with pytest.raises(AssertionError, match="below the memoryless floor"):
+        au.run_test_cell(nb, TRAINING_CELL, namespace(nb), hidden=False)
