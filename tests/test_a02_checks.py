@@ -139,6 +139,7 @@ def test_rewrite_trains():
     assert loss < checks.LOSS_BOUND - 0.1, f"rewritten solution: held-out loss {loss:.3f}"
 
 
+@pytest.mark.slow
 def test_visible_training_check_catches_state_read_before_step():
     """The visible part of the training cell alone (no hidden checks) fails a model that predicts
     from the state before the current input (it ends near 0.23 on the phrase, above the bar
