@@ -5,7 +5,8 @@ neural part depends on the device and thread count, so its bounds are wider and 
 are relations that held with a wide margin in every run (e.g. neural << add-k).
 Measured on CPU: add-k test perplexities 281.7 / 170.5 / 650.3 / 1527.0 for n = 1..4, Kneser-Ney
 281.7 / 94.6 / 89.2 / 90.8 (validation 292.3 / 103.4 / 97.5 / 100.2: n = 3 chosen), neural window
-LM about 93, neural + Kneser-Ney mixture about 74; Zipf slope -0.91; unigram perplexity 281.7 /
+LM 93.5 (seed 0) and 91.9 (seed 1), mixtures (lambda on validation) KN 3+4-gram 88.7, two network
+seeds 86.9, network + KN 3-gram 74.3; add-k validation grid best k 0.0001 / 0.01 / 0.003 / 0.003; Zipf slope -0.91; unigram perplexity 281.7 /
 138.6 / 34.9 / 9.7 / 1.2 as min_freq grows from 2 to "no words".
 """
 from __future__ import annotations
@@ -239,9 +240,8 @@ def test_two_network_seeds_both_lose_to_kneser_ney(out):
     assert 60 < seed1 < 140, seed1
     kn = number(r"^Kneser-Ney, n = 3 \(deterministic\): ([\d.]+)$", out)
     assert kn == number(r"^Kneser-Ney, n = 3 \(chosen on valid\)\s+([\d.]+)", out)
-    # the text: Kneser-Ney wins against both seeds, by more than the seeds differ from each other
+    # the text: Kneser-Ney wins against both seeds
     assert kn < min(seed0, seed1), (kn, seed0, seed1)
-    assert min(seed0, seed1) - kn > abs(seed0 - seed1), (kn, seed0, seed1)
 
 
 def test_mixture_gain_is_not_plain_averaging(out):
