@@ -43,8 +43,8 @@ def table_row(name: str, text: str, n_values: int) -> list[float]:
 def test_runs_cleanly_with_figures(nb):
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"cells raised: {[e.get('ename') for e in errors]}"
-    # Zipf plot, sparsity plot, perplexity-vs-n plot (validation | test), training curves
-    assert count_images(nb) >= 4, f"expected at least 4 figures, found {count_images(nb)}"
+    # Zipf plot, sparsity plot, perplexity-vs-n plot (validation | test), training curves, embeddings
+    assert count_images(nb) >= 5, f"expected at least 5 figures, found {count_images(nb)}"
 
 
 def test_corpus_and_counting_examples(out):
