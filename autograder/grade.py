@@ -836,7 +836,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-per-student", type=float, default=300, metavar="S",
                         help="seconds one student's whole grading may take before it is killed (default 300)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="grade N students at a time (default 1; each still in its own process)")
+                        help="grade N students at a time (default 1): N grading workers, each notebook in a fresh kernel of its own")
     parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS,
                         help="folder of source assignments (default: solutions/ of this repository)")
