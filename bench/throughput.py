@@ -62,6 +62,27 @@ SEGFAULT = "\nimport ctypes\nctypes.string_at(0)  # segfault\n"
 OS_EXIT = "\nimport os\nos._exit(1)\n"
 
 
+def snapshot(tmp: Path) -> Path:
+    """A copy of what grading reads (``autograder/``, ``seqlab/``, the assignment's source) taken
+    once: every way grades against the same checks, even if the repository changes meanwhile
+    (a run takes many minutes; the first measurement here was spoiled by an edit of a03's checks
+    between two ways)."""
+    snap = tmp / "repo"
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("autograder", "seqlab"):
+        shutil.copytree(ROOT / folder, snap / folder, ignore=skip)
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, snap / "solutions" / ASSIGNMENT, ignore=skip)
+    return snap
+
+
+def snapshot_env(snap: Path) -> dict[str, str]:
+    """The grading environment with the snapshot first on PYTHONPATH (kernels import its checks)."""
+    env = release.subprocess_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(snap)] + [p for p in env["PYTHONPATH"].split(os.pathsep)
+                                                       if p and Path(p).resolve() != ROOT])
+    return env
+
+
 def _with_first_answer(nb, extra: str):
     nb = copy.deepcopy(nb)
     first = next(iter(au.solution_cells(nb)))
@@ -76,12 +97,13 @@ def _stripped(nb):
     return nb
 
 
-def make_class(n: int, tmp: Path) -> tuple[dict[str, object], dict[str, str]]:
+def make_class(n: int, tmp: Path, snap: Path) -> tuple[dict[str, object], dict[str, str]]:
     """``{student: notebook or raw text}`` and ``{student: kind}`` for ``n`` students (40: 14
     correct, 13 wrong, 4 hanging, 4 crashing, 5 mangled; scaled for other sizes)."""
-    source = au.load_source(ASSIGNMENT)
-    released = nbformat.read(release.generate(ASSIGNMENT, tmp / "exercises") / au.source_path(ASSIGNMENT).name,
-                             as_version=4)
+    solutions = snap / "solutions"
+    source = au.load_source(ASSIGNMENT, solutions)
+    released = nbformat.read(release.generate(ASSIGNMENT, tmp / "exercises", solutions)
+                             / au.source_path(ASSIGNMENT, solutions).name, as_version=4)
     good = au.filled_release(released, source)
     mutants = load_catalogue(ASSIGNMENT)
     counts = {k: max(1, round(v * n / 40)) for k, v in
@@ -114,13 +136,14 @@ def make_class(n: int, tmp: Path) -> tuple[dict[str, object], dict[str, str]]:
 
 # ----------------------------------------------------------------------------- the three ways
 
-def run_plain(subs: Path, out: Path) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+def run_plain(subs: Path, out: Path, snap: Path) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Plain nbgrader by hand; returns timings and {student: {cell: points}} from its gradebook."""
     out.mkdir(parents=True)
-    env = release.subprocess_env()
+    env = snapshot_env(snap)
     timings = {}
     start = time.perf_counter()
-    grade.build_course(ASSIGNMENT, out, timeout_per_cell=CELL_TIMEOUT)  # generate_assignment, as grade does
+    # generate_assignment, as grade does
+    grade.build_course(ASSIGNMENT, out, snap / "solutions", timeout_per_cell=CELL_TIMEOUT)
     timings["generate_assignment"] = time.perf_counter() - start
     notebook = au.source_path(ASSIGNMENT).name
     for path in sorted(subs.glob("*.ipynb")):
@@ -152,12 +175,13 @@ def gradebook_points(db: Path) -> dict[str, dict[str, float]]:
     return points
 
 
-def run_make_grade(subs: Path, out: Path, *args: str) -> tuple[float, dict[str, dict[str, str]]]:
-    """``python -m autograder.grade`` (what ``make grade`` runs), timed whole; its grades.csv."""
+def run_make_grade(subs: Path, out: Path, snap: Path, *args: str) -> tuple[float, dict[str, dict[str, str]]]:
+    """``python -m autograder.grade`` (what ``make grade`` runs), from the snapshot, timed whole;
+    its grades.csv."""
     cmd = [sys.executable, "-m", "autograder.grade", ASSIGNMENT, str(subs), "--out", str(out),
-           "--timeout-per-cell", str(CELL_TIMEOUT), *args]
+           "--solutions", str(snap / "solutions"), "--timeout-per-cell", str(CELL_TIMEOUT), *args]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=release.subprocess_env(), capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=snap, env=snapshot_env(snap), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 3):
         raise SystemExit(f"make grade {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -196,6 +220,8 @@ def write_section(lines: list[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--sandbox-students", type=int, default=6, metavar="N",
+                        help="correct submissions graded with and without the sandbox (default 6)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
     parser.add_argument("--keep", type=Path, help="keep the grading folders here (default: a temporary folder)")
     args = parser.parse_args()
@@ -205,24 +231,26 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="seqlab-throughput-")) if args.keep is None else args.keep
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        class_, kinds = make_class(args.students, tmp)
+        snap = snapshot(tmp)
+        class_, kinds = make_class(args.students, tmp, snap)
         subs = au.write_submissions(tmp / "submissions", class_)
         mix = {k: sum(v == k for v in kinds.values()) for k in ("correct", "wrong", "hanging", "crashing", "mangled")}
         print(f"{len(class_)} submissions of {ASSIGNMENT}: {mix}", flush=True)
 
-        plain_t, plain_points = run_plain(subs, tmp / "plain")
+        plain_t, plain_points = run_plain(subs, tmp / "plain", snap)
         plain_total = sum(plain_t.values())
         print(f"plain nbgrader: {plain_total:.1f} s ({', '.join(f'{k} {v:.1f}' for k, v in plain_t.items())})", flush=True)
-        one_t, one = run_make_grade(subs, tmp / "jobs1", "--jobs", "1")
+        one_t, one = run_make_grade(subs, tmp / "jobs1", snap, "--jobs", "1")
         print(f"make grade --jobs 1: {one_t:.1f} s", flush=True)
-        two_t, two = run_make_grade(subs, tmp / "jobs2", "--jobs", "2")
+        two_t, two = run_make_grade(subs, tmp / "jobs2", snap, "--jobs", "2")
         print(f"make grade --jobs 2: {two_t:.1f} s", flush=True)
-        cells = list(grade.graded_test_cells(au.load_source(ASSIGNMENT)))
+        cells = list(grade.graded_test_cells(au.load_source(ASSIGNMENT, snap / "solutions")))
         jobs_diff, plain_diff = compare(plain_points, one, two, cells, kinds)
 
-        correct = au.write_submissions(tmp / "correct", {s: class_[s] for s in kinds if kinds[s] == "correct"})
-        boxed_t, boxed = run_make_grade(correct, tmp / "sandboxed", "--jobs", "1", "--no-feedback")
-        bare_t, bare = run_make_grade(correct, tmp / "unsandboxed", "--jobs", "1", "--no-feedback", "--no-sandbox")
+        few = [s for s in kinds if kinds[s] == "correct"][:args.sandbox_students]
+        correct = au.write_submissions(tmp / "correct", {s: class_[s] for s in few})
+        boxed_t, boxed = run_make_grade(correct, tmp / "sandboxed", snap, "--jobs", "1", "--no-feedback")
+        bare_t, bare = run_make_grade(correct, tmp / "unsandboxed", snap, "--jobs", "1", "--no-feedback", "--no-sandbox")
         n_correct = len(boxed)
         per_student = {k: sum(float(r["seconds"]) for r in rows.values()) / n_correct
                        for k, rows in (("sandboxed", boxed), ("unsandboxed", bare))}
@@ -238,7 +266,11 @@ def main() -> int:
         HEADING, "",
         f"Written by `python bench/throughput.py` ({stamp}) on {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, CPU only; load average {load_before[0]:.1f} before, "
-        f"{load_after[0]:.1f} after (1 minute).",
+        f"{load_after[0]:.1f} after (1 minute)." + (
+            " The machine was busy (a load above its number of cores: other people's tests ran beside "
+            "this one), so these times are noisy and the three ways did not run under the same load; "
+            "re-run `python bench/throughput.py` on a quiet machine before relying on the ratios."
+            if max(load_before[0], load_after[0]) > (os.cpu_count() or 1) else ""),
         "",
         f"One class of {len(kinds)} {ASSIGNMENT} submissions, graded three ways one after the other with "
         f"{CELL_TIMEOUT} s per cell: " + ", ".join(f"{v} {k}" for k, v in mix.items()) + " (see the script's "
