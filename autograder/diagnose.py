@@ -111,6 +111,8 @@ def similarity(student: str, recorded: str) -> float:
     of the same length is compared."""
     if ename(student) != ename(recorded):
         return 0.0
+    # signatures.json keeps the first MAX_MESSAGE characters of each message: compare as much
+    student, recorded = (" ".join(m.split())[:MAX_MESSAGE] for m in (student, recorded))
     a, b = (normalise(m.split(":", 1)[1] if ":" in m else "").strip() for m in (student, recorded))
     raw = student.split(":", 1)[1].strip() if ":" in student else ""
     if len(raw) >= CUT:
@@ -123,7 +125,7 @@ def similarity(student: str, recorded: str) -> float:
 def same_text(student: str, recorded: str) -> bool:
     """Whether two outcomes are the very same text, numbers included (a student message of
     ``CUT`` characters or more is compared with the recorded one's start)."""
-    a, b = " ".join(student.split()), " ".join(recorded.split())
+    a, b = (" ".join(m.split())[:MAX_MESSAGE] for m in (student, recorded))
     raw = a.split(":", 1)[1].strip() if ":" in a else ""
     return a == b or (len(raw) >= CUT and b.startswith(a))
 

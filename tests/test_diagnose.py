@@ -147,6 +147,10 @@ def test_matching_rules():
     d = diagnose.diagnose(cut, TOY, {"absolute": long})
     assert d is not None and "absolute" in d.key
     assert diagnose.diagnose({"negative": "AssertionError: add(-1"}, TOY, RECORDED) is None
+    # a long message (a printed array) whole, against its first MAX_MESSAGE characters as recorded
+    whole = "AssertionError: weights contain NaN: " + " ".join(f"{i / 7:.6f}" for i in range(300))
+    recorded = {"absolute": {"negative": whole[:diagnose.MAX_MESSAGE]}}
+    assert diagnose.diagnose({"negative": whole}, TOY, recorded).key == "absolute"
     # alike once numbers are masked, but only one gives the student's very numbers: that one
     seeded = {"absolute": {"negative": "AssertionError: add(-1, 1) should be 0, got 2"},
               "absolute_too": {"negative": "AssertionError: add(-1, 1) should be 0, got 1.4142"}}
