@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 import assignment_utils as au
-from autograder import grade, release
+from autograder import gradebook_db, grade, release
 
 CELL_TIMEOUT, STUDENT_TIMEOUT = 8, 120
 UNSOLVED = "def add(a, b):\n    raise NotImplementedError()\n"
@@ -190,8 +190,7 @@ def tampered(tmp_path_factory):
 
 
 def _gradebook_rows(db_path) -> dict[str, list[tuple]]:
-    with sqlite3.connect(db_path) as db:
-        rows = db.execute(grade.GRADEBOOK_SCORES, ("toy",)).fetchall()
+    rows = gradebook_db.scores(gradebook_db.as_url(db_path), "toy")
     by_student: dict[str, list[tuple]] = {}
     for student, cell, auto, manual, extra, penalty in rows:
         by_student.setdefault(student, []).append((cell, auto, manual, extra, penalty))
