@@ -10,7 +10,7 @@ Modules, one concept each:
 - :mod:`seqlab.synthetic` seeded synthetic tasks (the long-term memory task)
 - :mod:`seqlab.reviews` a seeded synthetic review corpus where word order decides the label
 - :mod:`seqlab.embeddings` the word-embedding pretraining corpus, benchmarks, GloVe text format
-- :mod:`seqlab.download` verified, cached downloads (optional real data sets such as IMDB)
+- :mod:`seqlab.download` verified, cached downloads (optional real data sets such as IMDB, and glove.6B)
 - :mod:`seqlab.charlm`  character-level text streams and truncated-BPTT windows
 - :mod:`seqlab.ngram`   interpolated Kneser-Ney n-gram models (words and characters)
 - :mod:`seqlab.lm`      word-level LM batches shared by the book-wide comparison

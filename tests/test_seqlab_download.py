@@ -1,24 +1,34 @@
-"""seqlab.download: verified downloads and the IMDB loader, tested offline.
+"""seqlab.download: verified downloads and the IMDB, sentence-polarity and glove.6B loaders, tested offline.
 
-A small archive with the layout of aclImdb_v1.tar.gz is made here and served from a local HTTP
-server on 127.0.0.1 (http.server in a thread). The cases: success (and reuse of the cache), a
-wrong checksum, a transfer that stops early, a 404, and no network at all (a closed port). In
-every failure the error says what happened and no file (partial or corrupt) is left in the cache.
+Small archives with the layout of aclImdb_v1.tar.gz, rt-polaritydata.tar.gz and glove.6B.zip are
+made here and served from a local HTTP server on 127.0.0.1 (http.server in a thread). The cases:
+success (and reuse of the cache), a wrong checksum (SHA-256 or SHA-1), a transfer that stops early,
+a 404, and no network at all (a closed port); for glove.6B also a wrong checksum of the extracted
+member, a missing member and the chapter 5 cell that uses it. In every failure the error says what
+happened and no file (partial or corrupt) is left in the cache.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import socket
 import tarfile
 import threading
+import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import nbformat
+import numpy as np
 import pytest
 
-from seqlab.download import (IMDB_SHA256, IMDB_URL, POLARITY_SHA256, POLARITY_URL, DownloadError,
-                             default_cache_dir, download, load_imdb, load_sentence_polarity, sha256_file)
+from seqlab.download import (GLOVE6B_MEMBER_SHA1, GLOVE6B_SHA1, GLOVE6B_URL, IMDB_SHA256, IMDB_URL,
+                             POLARITY_SHA256, POLARITY_URL, DownloadError, default_cache_dir, download,
+                             glove6b_path, load_glove6b, load_imdb, load_sentence_polarity, sha1_file,
+                             sha256_file)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 REVIEWS = {
     "aclImdb/train/pos/0_9.txt": "A wonderful film.<br />I loved it.",
@@ -57,12 +67,53 @@ POLARITY = _make_archive(SENTENCES, encoding="latin-1")
 POLARITY_SHA = hashlib.sha256(POLARITY).hexdigest()
 
 
+# A tiny glove.6B.zip: a 50d member in GloVe's text format (no header line), 5 numbers a word here.
+# The numbers are multiples of 1/4, exact in float32. The words cover one analogy question of
+# questions-words.txt (athens : greece :: baghdad : iraq) for the chapter 5 cell.
+GLOVE_WORDS = {
+    "the": [0.25, -0.5, 0.75, 1.0, -1.25],
+    "good": [1.5, 0.25, -0.25, 0.5, 0.0],
+    "great": [1.25, 0.5, -0.25, 0.75, 0.25],
+    "bad": [-1.5, 0.25, -0.25, 0.5, 0.0],
+    "athens": [0.0, 2.0, 0.5, -0.5, 1.0],
+    "greece": [0.0, 2.0, -0.5, 0.5, 1.0],
+    "baghdad": [0.5, -2.0, 0.5, -0.5, 1.0],
+    "iraq": [0.5, -2.0, -0.5, 0.5, 1.0],
+}
+GLOVE_TEXT = "".join(f"{w} {' '.join(str(v) for v in vec)}\n" for w, vec in GLOVE_WORDS.items()).encode()
+
+
+def _make_zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+GLOVE_ZIP = _make_zip({"glove.6B.50d.txt": GLOVE_TEXT, "glove.6B.100d.txt": b"x 1.0\n"})
+GLOVE_ZIP_SHA1 = hashlib.sha1(GLOVE_ZIP).hexdigest()
+GLOVE_MEMBER_SHA1 = hashlib.sha1(GLOVE_TEXT).hexdigest()
+OTHER_ZIP = _make_zip({"glove.6B.100d.txt": b"x 1.0\n", "README.txt": b"no 50d file here"})
+OTHER_ZIP_SHA1 = hashlib.sha1(OTHER_ZIP).hexdigest()
+
+
 class _Handler(BaseHTTPRequestHandler):
     hits: list[str] = []
 
+    def _send(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self):  # noqa: N802 - http.server's naming
         type(self).hits.append(self.path)
-        if self.path.startswith("/polarity/"):
+        if self.path.startswith("/glove/"):
+            self._send(GLOVE_ZIP)
+        elif self.path.startswith("/glove-other/"):
+            self._send(OTHER_ZIP)
+        elif self.path.startswith("/polarity/"):
             self.send_response(200)
             self.send_header("Content-Length", str(len(POLARITY)))
             self.end_headers()
@@ -210,3 +261,166 @@ def test_load_sentence_polarity_rejects_another_archive(server, tmp_path):
 def test_polarity_constants():
     assert POLARITY_URL.endswith("/rt-polaritydata.tar.gz") and POLARITY_URL.startswith("https://")
     assert len(POLARITY_SHA256) == 64 and int(POLARITY_SHA256, 16) >= 0
+
+
+# ---------------------------------------------------------------- SHA-1 downloads (for glove.6B)
+
+
+def test_download_by_sha1_records_the_sha256(server, tmp_path):
+    url = f"{server}/full/aclImdb_v1.tar.gz"
+    path = download(url, cache_dir=tmp_path, timeout=10, sha1=hashlib.sha1(ARCHIVE).hexdigest().upper())
+    assert path.read_bytes() == ARCHIVE
+    assert _left_in(tmp_path) == ["aclImdb_v1.tar.gz", "aclImdb_v1.tar.gz.sha256"]
+    assert (tmp_path / "aclImdb_v1.tar.gz.sha256").read_text() == f"{ARCHIVE_SHA}  aclImdb_v1.tar.gz\n"
+    before = len(_Handler.hits)
+    assert download(url, sha1=sha1_file(path), cache_dir=tmp_path, timeout=10) == path
+    assert len(_Handler.hits) == before, "a verified cached file must be reused"
+    (tmp_path / "aclImdb_v1.tar.gz.sha256").unlink()          # as for a copy put there by hand
+    assert download(url, sha1=sha1_file(path), cache_dir=tmp_path, timeout=10) == path
+    assert (tmp_path / "aclImdb_v1.tar.gz.sha256").read_text().split()[0] == ARCHIVE_SHA
+    assert len(_Handler.hits) == before
+
+
+def test_sha256_downloads_record_nothing_extra(server, tmp_path):
+    download(f"{server}/full/aclImdb_v1.tar.gz", sha256=ARCHIVE_SHA, cache_dir=tmp_path, timeout=10)
+    assert _left_in(tmp_path) == ["aclImdb_v1.tar.gz"]
+
+
+@pytest.mark.parametrize("checksums", [{}, {"sha256": ARCHIVE_SHA, "sha1": "0" * 40}])
+def test_download_needs_exactly_one_checksum(server, tmp_path, checksums):
+    before = len(_Handler.hits)
+    with pytest.raises(ValueError, match="exactly one checksum"):
+        download(f"{server}/full/aclImdb_v1.tar.gz", cache_dir=tmp_path, timeout=10, **checksums)
+    assert len(_Handler.hits) == before and _left_in(tmp_path) == []
+
+
+def test_wrong_sha1_names_the_algorithm(server, tmp_path):
+    with pytest.raises(DownloadError, match="expected SHA-1 0{40}, got") as info:
+        download(f"{server}/full/aclImdb_v1.tar.gz", cache_dir=tmp_path, timeout=10, sha1="0" * 40)
+    assert hashlib.sha1(ARCHIVE).hexdigest() in str(info.value) and "SHA-256" not in str(info.value)
+    assert _left_in(tmp_path) == []
+
+
+# ---------------------------------------------------------------- glove.6B
+
+
+def _glove(server, tmp_path, route="glove", **kwargs):
+    options = dict(cache_dir=tmp_path, url=f"{server}/{route}/glove.6B.zip", progress=False,
+                   sha1=GLOVE_ZIP_SHA1, member_sha1=GLOVE_MEMBER_SHA1)
+    return options | kwargs
+
+
+def test_glove6b_success_and_vectors(server, tmp_path):
+    kv = load_glove6b(50, **_glove(server, tmp_path))
+    assert list(kv.index_to_key) == list(GLOVE_WORDS) and kv.vector_size == 5
+    assert kv.vectors.dtype == np.float32
+    for word, vector in GLOVE_WORDS.items():
+        assert np.array_equal(kv[word], np.array(vector, dtype=np.float32)), word
+    assert _left_in(tmp_path) == ["glove.6B.50d.txt", "glove.6B.zip", "glove.6B.zip.sha256"]
+    assert (tmp_path / "glove.6B.50d.txt").read_bytes() == GLOVE_TEXT
+    assert (tmp_path / "glove.6B.zip.sha256").read_text().split()[0] == hashlib.sha256(GLOVE_ZIP).hexdigest()
+    assert list(load_glove6b(50, limit=3, **_glove(server, tmp_path)).index_to_key) == ["the", "good", "great"]
+
+
+def test_glove6b_reuses_the_cache_without_network_or_archive(server, tmp_path):
+    path = glove6b_path(50, **_glove(server, tmp_path))
+    (tmp_path / "glove.6B.zip").unlink()                          # the archive is not needed any more
+    gone = f"http://127.0.0.1:{_closed_port()}/glove.6B.zip"      # nor the server
+    assert glove6b_path(50, **_glove(server, tmp_path, url=gone)) == path
+    assert path.read_bytes() == GLOVE_TEXT
+
+
+def test_glove6b_replaces_a_corrupt_extracted_file(server, tmp_path):
+    glove6b_path(50, **_glove(server, tmp_path))
+    (tmp_path / "glove.6B.50d.txt").write_bytes(b"the 1.0 2.0\n")     # e.g. edited or truncated
+    assert glove6b_path(50, **_glove(server, tmp_path)).read_bytes() == GLOVE_TEXT
+
+
+def test_glove6b_wrong_archive_checksum(server, tmp_path):
+    with pytest.raises(DownloadError, match="checksum mismatch.*expected SHA-1 0{40}"):
+        glove6b_path(50, **_glove(server, tmp_path, sha1="0" * 40))
+    assert _left_in(tmp_path) == []
+
+
+def test_glove6b_wrong_member_checksum(server, tmp_path):
+    with pytest.raises(DownloadError, match=f"checksum mismatch for glove.6B.50d.txt .*got {GLOVE_MEMBER_SHA1}"):
+        glove6b_path(50, **_glove(server, tmp_path, member_sha1="0" * 40))
+    assert _left_in(tmp_path) == ["glove.6B.zip", "glove.6B.zip.sha256"]   # no extracted or partial file
+
+
+def test_glove6b_default_member_checksum_is_the_published_one(server, tmp_path):
+    with pytest.raises(DownloadError, match=GLOVE6B_MEMBER_SHA1[50]):
+        glove6b_path(50, **_glove(server, tmp_path, member_sha1=None))    # our fake is not the real file
+    assert "glove.6B.50d.txt" not in _left_in(tmp_path)
+
+
+def test_glove6b_missing_member_says_what_the_archive_holds(server, tmp_path):
+    with pytest.raises(DownloadError, match="holds no glove.6B.50d.txt; it holds glove.6B.100d.txt, README.txt"):
+        glove6b_path(50, **_glove(server, tmp_path, route="glove-other", sha1=OTHER_ZIP_SHA1))
+    assert "glove.6B.50d.txt" not in _left_in(tmp_path)
+
+
+@pytest.mark.parametrize("dim", [0, 64, "100", 1000])
+def test_glove6b_rejects_other_dimensions(server, tmp_path, dim):
+    before = len(_Handler.hits)
+    with pytest.raises(ValueError, match=r"dim must be one of \[50, 100, 200, 300\]"):
+        glove6b_path(dim, **_glove(server, tmp_path))
+    assert len(_Handler.hits) == before and _left_in(tmp_path) == []
+
+
+def test_glove6b_offline_says_where_to_put_a_copy(tmp_path):
+    url = f"http://127.0.0.1:{_closed_port()}/glove.6B.zip"
+    with pytest.raises(DownloadError, match="offline") as info:
+        glove6b_path(100, cache_dir=tmp_path, url=url, progress=False)
+    message = str(info.value)
+    assert str(tmp_path / "glove.6B.zip") in message and f"SHA-1 must be {GLOVE6B_SHA1}" in message
+    assert str(tmp_path / "glove.6B.100d.txt") in message and GLOVE6B_MEMBER_SHA1[100] in message
+    assert _left_in(tmp_path) == []
+
+
+def test_glove6b_constants():
+    assert GLOVE6B_URL == "https://nlp.stanford.edu/data/glove.6B.zip"
+    assert sorted(GLOVE6B_MEMBER_SHA1) == [50, 100, 200, 300]
+    for checksum in [GLOVE6B_SHA1, *GLOVE6B_MEMBER_SHA1.values()]:
+        assert len(checksum) == 40 and int(checksum, 16) >= 0 and checksum == checksum.lower()
+
+
+# ---------------------------------------------------------------- chapter 5's opt-in cell
+
+
+def _run_glove6b_cell(namespace_loader, monkeypatch, capsys, run: bool) -> str:
+    """Run chapter 5's glove.6B cell (found by its id) with ``load_glove6b`` replaced by ``namespace_loader``."""
+    from seqlab.embeddings import analogy_accuracy, similarity_spearman
+
+    nb = nbformat.read(ROOT / "chapters" / "05_embeddings.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if c.get("id") == "ch05-glove6b"]
+    if run:
+        monkeypatch.setenv("SEQLAB_RUN_GLOVE6B", "1")
+    else:
+        monkeypatch.delenv("SEQLAB_RUN_GLOVE6B", raising=False)
+    namespace = {"os": __import__("os"), "load_glove6b": namespace_loader, "DownloadError": DownloadError,
+                 "analogy_accuracy": analogy_accuracy, "similarity_spearman": similarity_spearman}
+    exec(compile(cell.source, "05_embeddings.ipynb:ch05-glove6b", "exec"), namespace)
+    return capsys.readouterr().out
+
+
+def test_chapter_cell_runs_on_the_local_archive(server, tmp_path, monkeypatch, capsys):
+    loader = functools.partial(load_glove6b, **_glove(server, tmp_path))
+    out = _run_glove6b_cell(lambda dim=100, **kw: loader(50, **kw), monkeypatch, capsys, run=True)
+    assert "glove.6B.100d: vocabulary 8 words x 5 dims" in out
+    assert "analogy accuracy 1.000 on 3 of 19,544 questions" in out   # athens, greece, baghdad, iraq
+    assert "glove.6B neighbours of good: great" in out
+
+
+def test_chapter_cell_reports_a_download_error(tmp_path, monkeypatch, capsys):
+    url = f"http://127.0.0.1:{_closed_port()}/glove.6B.zip"
+    loader = functools.partial(load_glove6b, cache_dir=tmp_path, url=url, progress=False)
+    out = _run_glove6b_cell(loader, monkeypatch, capsys, run=True)
+    assert out.startswith("glove.6B not available: could not download") and "offline" in out
+
+
+def test_chapter_cell_is_opt_in(monkeypatch, capsys):
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the cell downloaded without SEQLAB_RUN_GLOVE6B=1")
+    out = _run_glove6b_cell(must_not_load, monkeypatch, capsys, run=False)
+    assert out.startswith("glove.6B experiment skipped: set SEQLAB_RUN_GLOVE6B=1")
