@@ -3,15 +3,19 @@ the pretrained glove.6B vectors. Introduced in chapter 4 (glove.6B: chapter 5).
 
 The book and the exercises never need the network: real, large data sets are optional extras.
 When a chapter asks for one, :func:`download` fetches it once into a cache directory and checks
-its SHA-256 checksum (or SHA-1 where that is the only one published, as for glove.6B), so a
-truncated or tampered file is never used:
+its SHA-256 checksum (or SHA-1 where that is the only one we have), so a truncated or tampered
+file is never used:
 
 - the bytes go to a temporary file next to the target, which is renamed into place only after
   the whole body arrived and its checksum matched (a crash never leaves a half-written target);
-- a checksum mismatch or an interrupted transfer deletes the temporary file and raises
-  :class:`DownloadError`;
+- an interrupted transfer, a TLS error or a full disk deletes the temporary file and raises
+  :class:`DownloadError`; a file that fails its checksum is not used but kept as
+  ``<name>.rejected`` for inspection (never silently deleted);
 - without a network, :class:`DownloadError` says where to put a copy fetched by hand;
 - a cached file whose checksum matches is reused without touching the network.
+
+For glove.6B, :func:`glove6b_path` tries several URLs in turn and verifies the text file it
+extracts (the one that is used), not only the archive.
 
 The cache directory is ``cache_dir`` if given, else ``$SEQLAB_CACHE``, else ``~/.cache/seqlab``.
 """
@@ -20,13 +24,16 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import socket
+import ssl
 import tarfile
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 import zipfile
+import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 # The Large Movie Review Dataset (Maas et al., 2011): 25,000 training and 25,000 test reviews
@@ -44,18 +51,24 @@ POLARITY_SHA256 = "a05befe52aafda71d458d188a1c54506a998b1308613ba76bbda2e5029409
 
 # The pretrained GloVe vectors glove.6B (Pennington et al., 2014): 6 billion tokens of Wikipedia
 # 2014 and Gigaword 5, 400,000 lower-cased words, in four files of 50, 100, 200 and 300 dimensions
-# (GloVe's text format, no header line) inside one zip archive of 862,182,613 bytes. The URL is the
-# GloVe project's own link (it redirects to downloads.cs.stanford.edu).
+# (GloVe's text format, no header line) inside one zip archive of 862,182,613 bytes (862 MB =
+# 822 MiB; the GloVe README calls it 822 MB). The GloVe project's page lists the Hugging Face copy
+# as its main link and Stanford's server as the mirror; :func:`glove6b_path` tries them in that order.
 #
-# Where the checksums come from, and why SHA-1: Stanford publishes no checksum for this archive,
-# and no SHA-256 of it is published anywhere we could find. The only published ones are Apache
-# MXNet's (mxnet/contrib/text/_constants.py, and the embedding module of gluon), which are SHA-1
-# hashes of the archive and of each member. They were copied from there, not computed here: this
-# repository is built offline and has never downloaded the archive. SHA-1 is weak against a
-# deliberate collision, but it still catches a truncated, corrupted or swapped file. After a first
-# verified download, :func:`download` writes the archive's SHA-256 to ``glove.6B.zip.sha256`` next
-# to it, so that it can be pinned here.
-GLOVE6B_URL = "https://nlp.stanford.edu/data/glove.6B.zip"
+# Where the checksums come from: the GloVe project publishes none that we have. The SHA-1 hashes
+# below (of the archive and of each text file in it) were copied from Apache MXNet
+# (mxnet/contrib/text/_constants.py; its older mxnet/contrib/text/embedding.py downloaded the
+# archive from http://nlp.stanford.edu/data/), so they are hashes of Stanford's archive as it was
+# then. Nobody here has checked them against today's files: this repository is built offline and
+# has never downloaded the archive. The Hugging Face copy may be packed differently (its file page
+# may show a SHA-256; not checked here), so the archive's SHA-1 is only reported, and what is
+# verified is the text file that is used: the extracted member must match its published SHA-1.
+# SHA-1 is weak against a deliberate collision, but it still catches a truncated, corrupted or
+# swapped file. We have no SHA-256 to pin; after a download :func:`glove6b_path` writes the
+# archive's SHA-256 to ``glove.6B.zip.sha256`` beside it, so that one can be pinned later.
+GLOVE6B_URL = "https://huggingface.co/stanfordnlp/glove/resolve/main/glove.6B.zip"
+GLOVE6B_MIRROR_URL = "https://nlp.stanford.edu/data/wordvecs/glove.6B.zip"
+GLOVE6B_URLS = (GLOVE6B_URL, GLOVE6B_MIRROR_URL)    # tried in this order
 GLOVE6B_SHA1 = "b64e54f1877d2f735bdd000c1d7d771e25c7dfdc"
 GLOVE6B_MEMBER_SHA1 = {
     50: "21bf566a9d27f84d253e0cd4d4be9dcc07976a6d",    # glove.6B.50d.txt
@@ -66,6 +79,9 @@ GLOVE6B_MEMBER_SHA1 = {
 
 _CHUNK = 1 << 16
 _ALGORITHMS = {"sha256": "SHA-256", "sha1": "SHA-1"}   # hashlib name -> the name in messages
+# What reading a response can raise: ssl.SSLError, ConnectionError, socket.timeout and
+# urllib.error.URLError are OSErrors; http.client.IncompleteRead and BadStatusLine are HTTPExceptions.
+_TRANSFER_ERRORS = (OSError, http.client.HTTPException)
 
 
 class DownloadError(RuntimeError):
@@ -109,6 +125,116 @@ def _expected_checksum(sha256: str | None, sha1: str | None) -> tuple[str, str]:
     return ("sha256", sha256.lower()) if sha256 is not None else ("sha1", sha1.lower())
 
 
+def rejected_path(path: str | os.PathLike) -> Path:
+    """Where a file that failed its checksum is kept: ``<name>.rejected`` beside it."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.rejected")
+
+
+def _move_aside(path: Path, final: Path | None = None) -> Path:
+    """Keep a file that failed its checksum as ``<name>.rejected`` (``final``'s name if given),
+    replacing an older one; atomic (one rename). Returns the new path."""
+    rejected = rejected_path(final or path)
+    os.replace(path, rejected)
+    return rejected
+
+
+def _open_part(cache: Path, name: str) -> tuple[Path, object]:
+    """A new temporary file ``.<name>.*.part`` in ``cache``, open for binary writing."""
+    fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=f".{name}.", suffix=".part")
+    return Path(tmp_name), os.fdopen(fd, "wb")
+
+
+def _connect_error(url: str, exc: BaseException) -> str:
+    """Why ``url`` could not be opened, in words: HTTP status, TLS/certificate, timeout or offline."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"could not download {url}: the server answered {exc.code} {exc.reason}."
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return (f"could not download {url}: the server's TLS certificate could not be verified ({reason}). "
+                f"The network is reachable; this machine's CA certificates may be missing or out of "
+                f"date, or a proxy intercepts HTTPS.")
+    if isinstance(reason, ssl.SSLError):
+        return (f"could not download {url}: the TLS (HTTPS) connection failed ({reason}). The network is "
+                f"reachable; the server or a proxy between here and there broke the secure connection.")
+    if isinstance(reason, TimeoutError):      # socket.timeout is TimeoutError
+        return f"could not download {url}: no answer within the timeout ({reason}); is this machine offline?"
+    if isinstance(reason, http.client.HTTPException):
+        return f"could not download {url}: the server's answer was not valid HTTP ({type(reason).__name__}: {reason})."
+    return f"could not download {url} ({reason}): is this machine offline?"
+
+
+def _write_error(tmp: Path, exc: OSError) -> str:
+    return (f"could not write to {tmp.parent} ({exc}): is the disk full? Nothing was kept; free some "
+            f"space, or point SEQLAB_CACHE (or cache_dir=) at another disk, and run again.")
+
+
+def _fetch(url: str, cache: Path, name: str, timeout: float, progress: bool,
+           algorithms: Sequence[str]) -> tuple[Path, list[str]]:
+    """Download ``url`` into a new temporary file in ``cache``; return its path and its checksums.
+
+    The caller renames the file into place (or aside). Raises :class:`DownloadError` (its message
+    says what happened, without a hint) when ``url`` cannot be opened, the transfer stops early or
+    fails (any ``OSError``, ``ssl.SSLError`` included, or ``http.client.HTTPException`` while
+    reading) or the file cannot be written; the temporary file is then deleted.
+    """
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot create the cache directory {cache} ({exc}); point SEQLAB_CACHE "
+                            f"(or cache_dir=) at a writable folder.") from exc
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout)
+    except (*_TRANSFER_ERRORS, ValueError) as exc:   # HTTPError, URLError (refused, DNS, TLS), timeout
+        raise DownloadError(_connect_error(url, exc)) from exc
+    digests, received = [hashlib.new(a) for a in algorithms], 0
+    tmp, out = _open_part(cache, name)
+    try:
+        with response:
+            length = response.headers.get("Content-Length")
+            expected = int(length) if length is not None and length.isdigit() else None
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
+                bar = tqdm(total=expected, unit="B", unit_scale=True, desc=name)
+            try:
+                while True:
+                    try:
+                        block = response.read(_CHUNK)
+                    except _TRANSFER_ERRORS as exc:   # reset, timeout, TLS error, IncompleteRead
+                        raise DownloadError(f"the download of {url} was interrupted after {received} bytes "
+                                            f"({type(exc).__name__}: {exc}); run it again.") from exc
+                    if not block:
+                        break
+                    try:
+                        out.write(block)
+                    except OSError as exc:
+                        raise DownloadError(_write_error(tmp, exc)) from exc
+                    for digest in digests:
+                        digest.update(block)
+                    received += len(block)
+                    if bar is not None:
+                        bar.update(len(block))
+            finally:
+                if bar is not None:
+                    bar.close()
+        if expected is not None and received != expected:
+            raise DownloadError(f"the download of {url} was interrupted: got {received} of {expected} "
+                                f"bytes; run it again.")
+        try:
+            out.close()                               # flushes: a full disk can show only here
+        except OSError as exc:
+            raise DownloadError(_write_error(tmp, exc)) from exc
+    except BaseException:
+        try:
+            out.close()
+        except OSError:
+            pass
+        tmp.unlink(missing_ok=True)                   # never leave a .part file behind
+        raise
+    return tmp, [digest.hexdigest() for digest in digests]
+
+
 def download(
     url: str,
     sha256: str | None = None,
@@ -122,13 +248,18 @@ def download(
     """Download ``url`` into the cache (once) and return the path of the verified file.
 
     Give exactly one checksum: ``sha256`` (preferred) or ``sha1`` (for files whose publisher
-    gives only a SHA-1, such as glove.6B); both or neither raise ``ValueError``. A file verified
-    by SHA-1 also gets its SHA-256 recorded in ``<filename>.sha256`` beside it (the
-    ``sha256sum`` format), so that the stronger checksum can be pinned once it is known.
-    ``filename`` defaults to the last part of the URL's path. ``timeout`` (seconds) applies to
-    connecting and to each read. ``progress`` shows a tqdm bar. Raises :class:`DownloadError`
-    when the network is unreachable, the transfer stops early, or the checksum does not match;
-    no partial or corrupt file is left behind in any of these cases.
+    gives only a SHA-1); both or neither raise ``ValueError``. A file verified by SHA-1 also gets
+    its SHA-256 recorded in ``<filename>.sha256`` beside it (the ``sha256sum`` format), so that
+    the stronger checksum can be pinned once it is known. ``filename`` defaults to the last part
+    of the URL's path. ``timeout`` (seconds) applies to connecting and to each read. ``progress``
+    shows a tqdm bar.
+
+    A file that fails its checksum is never used and never silently deleted: a cached copy that
+    does not match is moved to ``<filename>.rejected`` (with a warning; it replaces an older
+    ``.rejected``) before downloading again, and a download that does not match is kept there
+    too. Raises :class:`DownloadError` when the network is unreachable (or TLS fails), the
+    transfer stops early, the disk is full, or the checksum does not match; no partial file
+    (``.part``) is left behind, and the target appears only complete and verified.
     """
     algorithm, checksum = _expected_checksum(sha256, sha1)
     label = _ALGORITHMS[algorithm]
@@ -137,77 +268,35 @@ def download(
     if not name:
         raise ValueError(f"cannot infer a file name from {url!r}; pass filename=")
     target, record = cache / name, cache / f"{name}.sha256"
+    also = ["sha256"] if algorithm != "sha256" else []     # recorded, not checked
+    set_aside = ""
     if target.is_file():
-        # A file verified by SHA-1 (downloaded, or copied here by hand) gets its SHA-256 recorded once.
-        also = ["sha256"] if algorithm != "sha256" and not record.is_file() else []
-        found = file_digests(target, algorithm, *also)
+        found = file_digests(target, algorithm, *([] if record.is_file() else also))
         if found[0] == checksum:
-            if also:
+            if len(found) > 1:        # a file verified by SHA-1 (e.g. copied here by hand): record its SHA-256
                 _record_sha256(record, found[1], name)
             return target
-        target.unlink()  # a stale or corrupt copy: fetch it again
-        record.unlink(missing_ok=True)   # and its record, if any
+        moved = _move_aside(target)
+        record.unlink(missing_ok=True)                      # it described the file that was there before
+        set_aside = (f" The cached {target}, whose {label} was {found[0]}, not {checksum}, was moved to "
+                     f"{moved}; delete it when you no longer need it.")
+        warnings.warn(f"{target} did not match its {label} checksum (got {found[0]}, expected "
+                      f"{checksum}); moved it to {moved} and downloading it again.", stacklevel=2)
 
-    def hint() -> str:
-        return _manual_hint(url, target, algorithm, checksum)
-
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=f".{name}.", suffix=".part")
-    tmp, out = Path(tmp_name), os.fdopen(fd, "wb")
+    hint = _manual_hint(url, target, algorithm, checksum)
     try:
-        digest, received = hashlib.new(algorithm), 0
-        also_sha256 = hashlib.sha256() if algorithm != "sha256" else None   # recorded, not checked
-        try:
-            response = urllib.request.urlopen(url, timeout=timeout)
-        except urllib.error.HTTPError as exc:
-            raise DownloadError(f"could not download {url}: the server answered {exc.code} {exc.reason}. "
-                                f"{hint()}") from exc
-        except (urllib.error.URLError, OSError) as exc:   # refused, no route, DNS failure, timeout
-            reason = getattr(exc, "reason", exc)
-            raise DownloadError(f"could not download {url} ({reason}): is this machine offline? "
-                                f"{hint()}") from exc
-        with response:
-            length = response.headers.get("Content-Length")
-            expected = int(length) if length is not None else None
-            bar = None
-            if progress:
-                from tqdm.auto import tqdm
-                bar = tqdm(total=expected, unit="B", unit_scale=True, desc=name)
-            try:
-                while True:
-                    block = response.read(_CHUNK)
-                    if not block:
-                        break
-                    out.write(block)
-                    digest.update(block)
-                    if also_sha256 is not None:
-                        also_sha256.update(block)
-                    received += len(block)
-                    if bar is not None:
-                        bar.update(len(block))
-            except (http.client.IncompleteRead, ConnectionError, socket.timeout) as exc:
-                raise DownloadError(f"the download of {url} was interrupted after {received} bytes "
-                                    f"({type(exc).__name__}); run it again. "
-                                    f"{hint()}") from exc
-            finally:
-                if bar is not None:
-                    bar.close()
-        if expected is not None and received != expected:
-            raise DownloadError(f"the download of {url} was interrupted: got {received} of {expected} "
-                                f"bytes; run it again. {hint()}")
-        out.close()
-        actual = digest.hexdigest()
-        if actual != checksum:
-            raise DownloadError(f"checksum mismatch for {url}: expected {label} {checksum}, got {actual}. "
-                                f"The file was deleted; the server may have changed it, or the transfer "
-                                f"was corrupted. {hint()}")
-        os.replace(tmp, target)  # atomic on one file system: the target appears complete or not at all
-    finally:
-        out.close()
-        if tmp.exists():
-            tmp.unlink()
-    if also_sha256 is not None:
-        _record_sha256(record, also_sha256.hexdigest(), name)
+        tmp, found = _fetch(url, cache, name, timeout, progress, [algorithm, *also])
+    except DownloadError as exc:
+        raise DownloadError(f"{exc}{set_aside} {hint}") from (exc.__cause__ or exc)   # the OSError etc. itself
+    if found[0] != checksum:
+        moved = _move_aside(tmp, target)
+        raise DownloadError(f"checksum mismatch for {url}: expected {label} {checksum}, got {found[0]}. "
+                            f"The download was not used; it was kept as {moved} (delete it when you no "
+                            f"longer need it). The server may have changed the file, or the transfer "
+                            f"was corrupted.{set_aside} {hint}")
+    os.replace(tmp, target)  # atomic on one file system: the target appears complete or not at all
+    if also:
+        _record_sha256(record, found[1], name)
     return target
 
 
@@ -284,62 +373,119 @@ def load_sentence_polarity(
 def glove6b_path(
     dim: int = 100,
     cache_dir: str | os.PathLike | None = None,
-    url: str = GLOVE6B_URL,
+    url: str | Sequence[str] = GLOVE6B_URLS,
     progress: bool = True,
     sha1: str = GLOVE6B_SHA1,
     member_sha1: str | None = None,
+    timeout: float = 60.0,
 ) -> Path:
     """The path of ``glove.6B.{dim}d.txt`` in the cache, downloaded and extracted once, verified.
 
-    ``dim`` is 50, 100, 200 or 300. The first call downloads ``glove.6B.zip`` (862 MB) with
-    :func:`download`, checked against the published SHA-1 ``sha1``, and extracts only the one
-    member into the cache (a temporary file renamed into place), checked against
-    ``member_sha1`` (default: :data:`GLOVE6B_MEMBER_SHA1` for ``dim``). Later calls find the
-    verified text file and touch neither the network nor the archive; the archive stays in the
-    cache for the other dimensions (delete it by hand to free the space). Raises
-    :class:`DownloadError` offline, on a wrong checksum (the bad file is deleted) and when the
-    archive lacks the member (the message lists what it holds).
+    ``dim`` is 50, 100, 200 or 300. What is verified is the text file that is used: its SHA-1
+    must be ``member_sha1`` (default: :data:`GLOVE6B_MEMBER_SHA1` for ``dim``, MXNet's copy of
+    the published one). The first call downloads ``glove.6B.zip`` (862 MB) into the cache,
+    trying the URLs of ``url`` (one URL or a list; default :data:`GLOVE6B_URLS`, Hugging Face,
+    then Stanford) in order: a URL that fails (offline, an HTTP error, an interrupted transfer)
+    moves on to the next. It then extracts only the one member (a temporary file renamed into
+    place). The archive's own SHA-1 is compared with ``sha1`` but a mismatch alone is only a
+    warning (a re-packed mirror holds the same text files); its SHA-256 is written to
+    ``glove.6B.zip.sha256`` beside it. Later calls find the verified text file and touch neither
+    the network nor the archive; the archive stays in the cache for the other dimensions (delete
+    it by hand to free the space).
+
+    Nothing that fails a check is deleted silently: a cached text file that does not match is
+    moved to ``glove.6B.{dim}d.txt.rejected`` (with a warning) and extracted again; a member that
+    does not match is kept there and the archive is kept, and :class:`DownloadError` says what to
+    do. Also raises :class:`DownloadError` when every URL fails (the message lists them all), when
+    the archive is not a readable zip or lacks the member (the message lists what it holds), and
+    when the disk is full.
     """
     if dim not in GLOVE6B_MEMBER_SHA1:
         raise ValueError(f"dim must be one of {sorted(GLOVE6B_MEMBER_SHA1)}, got {dim!r}")
-    member_sha1 = (member_sha1 or GLOVE6B_MEMBER_SHA1[dim]).lower()
+    urls = [url] if isinstance(url, str) else list(url)
+    if not urls:
+        raise ValueError("give at least one URL")
+    sha1, member_sha1 = sha1.lower(), (member_sha1 or GLOVE6B_MEMBER_SHA1[dim]).lower()
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     member = f"glove.6B.{dim}d.txt"
-    target = cache / member
+    target, archive = cache / member, cache / "glove.6B.zip"
+    record = cache / "glove.6B.zip.sha256"
+    set_aside = ""
     if target.is_file():
-        if sha1_file(target) == member_sha1:
+        found = sha1_file(target)
+        if found == member_sha1:
             return target                        # verified: no network, no archive needed
-        target.unlink()                          # a stale or corrupt copy: extract it again
+        moved = _move_aside(target)              # e.g. a wrong or truncated copy put there by hand
+        set_aside = f" The cached {target} (SHA-1 {found}) did not match either and was moved to {moved}."
+        warnings.warn(f"{target} did not match its SHA-1 (got {found}, expected {member_sha1}); moved it to "
+                      f"{moved} and extracting it again.", stacklevel=2)
 
-    try:
-        archive = download(url, cache_dir=cache, filename="glove.6B.zip", progress=progress, sha1=sha1)
-    except DownloadError as exc:                 # the text file alone, fetched by hand, also does
-        raise DownloadError(f"{exc} Or copy only {member} to {target} (its SHA-1 must be {member_sha1}).") from exc
+    manual = (f"To use glove.6B without this download, fetch {' or '.join(urls)} on a machine with a network "
+              f"connection and copy it to {archive} (the archive's published SHA-1 is {sha1}; another "
+              f"packing is accepted if its {member} is right), or copy only {member} to {target} (its SHA-1 "
+              f"must be {member_sha1}).")
+    if archive.is_file():                        # from an earlier call, or copied here by hand
+        source = f"the cached {archive}"
+        archive_sha1, archive_sha256 = file_digests(archive, "sha1", "sha256")
+    else:
+        failures = []
+        for candidate in urls:
+            try:
+                tmp, (archive_sha1, archive_sha256) = _fetch(candidate, cache, archive.name, timeout, progress,
+                                                             ("sha1", "sha256"))
+            except DownloadError as exc:         # offline, HTTP error, interrupted, TLS: try the next URL
+                failures.append(str(exc))
+                continue
+            os.replace(tmp, archive)             # complete; whether it is the right one, its member decides
+            source = candidate
+            break
+        else:
+            tried = " ".join(f"({i}) {failure}" for i, failure in enumerate(failures, 1))
+            raise DownloadError(f"could not download glove.6B.zip from any of the {len(urls)} URLs tried: "
+                                f"{tried}{set_aside} {manual}")
+    _record_sha256(record, archive_sha256, archive.name)
+    if archive_sha1 == sha1:
+        archive_note = f" The archive's SHA-1 matches the published {sha1}."
+    else:
+        archive_note = (f" The archive's SHA-1 is {archive_sha1}, not the published {sha1}: it is another "
+                        f"packing (a mirror may re-zip it) or another file.")
+    again = (f"The archive was kept: delete {archive} and run again to download it afresh (url= picks "
+             f"another source), or copy a verified {member} to {target}.")
+
     try:
         with zipfile.ZipFile(archive) as zf:
             names = [info.filename for info in zf.infolist() if not info.is_dir()]
             found = [name for name in names if Path(name).name == member]
             if not found:
-                raise DownloadError(f"{archive} holds no {member}; it holds {', '.join(names) or 'nothing'}. "
-                                    f"Is it the glove.6B archive?")
-            fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=f".{member}.", suffix=".part")
-            tmp = Path(tmp_name)
+                raise DownloadError(f"{archive} (from {source}) holds no {member}; it holds "
+                                    f"{', '.join(names) or 'nothing'}. Is it the glove.6B archive?"
+                                    f"{archive_note}{set_aside} {again}")
+            tmp, out = _open_part(cache, member)
             try:
                 digest = hashlib.sha1()
-                with os.fdopen(fd, "wb") as out, zf.open(found[0]) as source:
-                    for block in iter(lambda: source.read(1 << 20), b""):
+                with out, zf.open(found[0]) as packed:
+                    for block in iter(lambda: packed.read(1 << 20), b""):
                         out.write(block)
                         digest.update(block)
-                actual = digest.hexdigest()
-                if actual != member_sha1:
-                    raise DownloadError(f"checksum mismatch for {member} in {archive}: expected SHA-1 "
-                                        f"{member_sha1}, got {actual}. The extracted file was deleted.")
-                os.replace(tmp, target)          # atomic: the text file appears complete or not at all
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
-    except zipfile.BadZipFile as exc:            # not a zip, or a member whose CRC does not match
-        raise DownloadError(f"{archive} is not a readable zip archive ({exc}); delete it and run again.") from exc
+            except BaseException:
+                tmp.unlink(missing_ok=True)      # never leave a .part file behind
+                raise
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:   # not a zip, or damaged compressed data
+        raise DownloadError(f"{archive} (from {source}) is not a readable zip archive "
+                            f"({type(exc).__name__}: {exc}).{archive_note}{set_aside} {again}") from exc
+    except OSError as exc:                       # disk full while extracting, or the archive unreadable
+        raise DownloadError(f"could not extract {member} from {archive} into {cache} ({exc}): is the disk "
+                            f"full? Nothing was kept but the archive; free some space and run again.") from exc
+    actual = digest.hexdigest()
+    if actual != member_sha1:
+        moved = _move_aside(tmp, target)
+        raise DownloadError(f"checksum mismatch for {member} in {archive} (from {source}): expected SHA-1 "
+                            f"{member_sha1}, got {actual}. It was not used; it was kept as {moved}."
+                            f"{archive_note}{set_aside} {again}")
+    os.replace(tmp, target)                      # atomic: the text file appears complete or not at all
+    if archive_sha1 != sha1:
+        warnings.warn(f"{archive} (from {source}) has SHA-1 {archive_sha1}, not the published {sha1}; its "
+                      f"{member} matches its published SHA-1 {member_sha1}, so that is used.", stacklevel=2)
     return target
 
 
@@ -347,16 +493,16 @@ def load_glove6b(
     dim: int = 100,
     limit: int | None = None,
     cache_dir: str | os.PathLike | None = None,
-    url: str = GLOVE6B_URL,
+    url: str | Sequence[str] = GLOVE6B_URLS,
     progress: bool = True,
     sha1: str = GLOVE6B_SHA1,
     member_sha1: str | None = None,
 ):
     """The pretrained glove.6B vectors of ``dim`` dimensions as gensim ``KeyedVectors`` (float32).
 
-    The file comes from :func:`glove6b_path` (downloaded once, 862 MB). ``limit`` keeps only the
-    first ``limit`` words, which in glove.6B are the most frequent ones. GloVe's text format has
-    no header line, hence ``no_header=True``.
+    The file comes from :func:`glove6b_path` (downloaded once, 862 MB; ``url`` is one URL or a
+    list tried in order). ``limit`` keeps only the first ``limit`` words, which in glove.6B are the
+    most frequent ones. GloVe's text format has no header line, hence ``no_header=True``.
     """
     from gensim.models import KeyedVectors
 

@@ -3,16 +3,21 @@
 Small archives with the layout of aclImdb_v1.tar.gz, rt-polaritydata.tar.gz and glove.6B.zip are
 made here and served from a local HTTP server on 127.0.0.1 (http.server in a thread). The cases:
 success (and reuse of the cache), a wrong checksum (SHA-256 or SHA-1), a transfer that stops early,
-a 404, and no network at all (a closed port); for glove.6B also a wrong checksum of the extracted
-member, a missing member and the chapter 5 cell that uses it. In every failure the error says what
-happened and no file (partial or corrupt) is left in the cache.
+a 404, no network at all (a closed port), a TLS failure (https:// to the plain-HTTP server), errors
+while reading the response (ssl.SSLError, OSError) and a full disk (/dev/full); for glove.6B also a
+list of URLs tried in order, an archive that is not the published one but holds the right member, a
+wrong checksum of the extracted member, a missing member and the chapter 5 cell that uses it. In
+every failure the error says what happened, no partial (.part) file is left in the cache, and a file
+that failed its checksum is kept as <name>.rejected, never silently deleted.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import io
+import os
 import socket
+import ssl
 import tarfile
 import threading
 import zipfile
@@ -23,10 +28,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from seqlab.download import (GLOVE6B_MEMBER_SHA1, GLOVE6B_SHA1, GLOVE6B_URL, IMDB_SHA256, IMDB_URL,
-                             POLARITY_SHA256, POLARITY_URL, DownloadError, default_cache_dir, download,
-                             glove6b_path, load_glove6b, load_imdb, load_sentence_polarity, sha1_file,
-                             sha256_file)
+import seqlab.download
+from seqlab.download import (GLOVE6B_MEMBER_SHA1, GLOVE6B_MIRROR_URL, GLOVE6B_SHA1, GLOVE6B_URL, GLOVE6B_URLS,
+                             IMDB_SHA256, IMDB_URL, POLARITY_SHA256, POLARITY_URL, DownloadError,
+                             default_cache_dir, download, glove6b_path, load_glove6b, load_imdb,
+                             load_sentence_polarity, sha1_file, sha256_file)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,6 +100,9 @@ def _make_zip(files: dict[str, bytes]) -> bytes:
 GLOVE_ZIP = _make_zip({"glove.6B.50d.txt": GLOVE_TEXT, "glove.6B.100d.txt": b"x 1.0\n"})
 GLOVE_ZIP_SHA1 = hashlib.sha1(GLOVE_ZIP).hexdigest()
 GLOVE_MEMBER_SHA1 = hashlib.sha1(GLOVE_TEXT).hexdigest()
+REZIPPED = _make_zip({"glove.6B.100d.txt": b"x 1.0\n", "glove.6B.50d.txt": GLOVE_TEXT})   # a mirror's packing
+assert hashlib.sha1(REZIPPED).hexdigest() != GLOVE_ZIP_SHA1
+BAD_MEMBER_ZIP = _make_zip({"glove.6B.50d.txt": GLOVE_TEXT[:-10] + b"\n"})             # right name, wrong text
 OTHER_ZIP = _make_zip({"glove.6B.100d.txt": b"x 1.0\n", "README.txt": b"no 50d file here"})
 OTHER_ZIP_SHA1 = hashlib.sha1(OTHER_ZIP).hexdigest()
 
@@ -111,6 +120,10 @@ class _Handler(BaseHTTPRequestHandler):
         type(self).hits.append(self.path)
         if self.path.startswith("/glove/"):
             self._send(GLOVE_ZIP)
+        elif self.path.startswith("/glove-rezipped/"):
+            self._send(REZIPPED)
+        elif self.path.startswith("/glove-bad-member/"):
+            self._send(BAD_MEMBER_ZIP)
         elif self.path.startswith("/glove-other/"):
             self._send(OTHER_ZIP)
         elif self.path.startswith("/polarity/"):
@@ -174,17 +187,32 @@ def test_download_custom_filename(server, tmp_path):
     assert path.name == "data.tgz" and sha256_file(path) == ARCHIVE_SHA
 
 
-def test_corrupt_cached_file_is_replaced(server, tmp_path):
+def test_corrupt_cached_file_is_kept_aside_and_replaced(server, tmp_path):
     (tmp_path / "aclImdb_v1.tar.gz").write_bytes(b"garbage from an old, broken download")
-    path = download(f"{server}/full/aclImdb_v1.tar.gz", ARCHIVE_SHA, cache_dir=tmp_path, timeout=10)
+    (tmp_path / "aclImdb_v1.tar.gz.rejected").write_bytes(b"an older rejected copy")
+    with pytest.warns(UserWarning, match=r"did not match its SHA-256 .*moved it to .*aclImdb_v1\.tar\.gz\.rejected"):
+        path = download(f"{server}/full/aclImdb_v1.tar.gz", ARCHIVE_SHA, cache_dir=tmp_path, timeout=10)
     assert path.read_bytes() == ARCHIVE
+    assert (tmp_path / "aclImdb_v1.tar.gz.rejected").read_bytes() == b"garbage from an old, broken download"
+    assert _left_in(tmp_path) == ["aclImdb_v1.tar.gz", "aclImdb_v1.tar.gz.rejected"]
 
 
-def test_wrong_checksum_deletes_the_file(server, tmp_path):
+def test_rejected_cached_file_is_named_when_the_new_download_fails(tmp_path):
+    (tmp_path / "aclImdb_v1.tar.gz").write_bytes(b"garbage")
+    url = f"http://127.0.0.1:{_closed_port()}/aclImdb_v1.tar.gz"
+    with pytest.warns(UserWarning), pytest.raises(DownloadError, match="offline") as info:
+        download(url, ARCHIVE_SHA, cache_dir=tmp_path, timeout=5)
+    assert f"was moved to {tmp_path / 'aclImdb_v1.tar.gz.rejected'}" in str(info.value)
+    assert _left_in(tmp_path) == ["aclImdb_v1.tar.gz.rejected"]
+
+
+def test_wrong_checksum_keeps_the_download_aside(server, tmp_path):
     with pytest.raises(DownloadError, match="checksum mismatch") as info:
         download(f"{server}/full/aclImdb_v1.tar.gz", "0" * 64, cache_dir=tmp_path, timeout=10)
     assert ARCHIVE_SHA in str(info.value)          # says what it got
-    assert _left_in(tmp_path) == []
+    assert f"kept as {tmp_path / 'aclImdb_v1.tar.gz.rejected'}" in str(info.value)
+    assert _left_in(tmp_path) == ["aclImdb_v1.tar.gz.rejected"]   # not used, not deleted, no .part
+    assert (tmp_path / "aclImdb_v1.tar.gz.rejected").read_bytes() == ARCHIVE
 
 
 def test_interrupted_transfer_leaves_nothing(server, tmp_path):
@@ -206,6 +234,70 @@ def test_offline_error_says_where_to_put_the_file(tmp_path):
     message = str(info.value)
     assert str(tmp_path / "aclImdb_v1.tar.gz") in message and ARCHIVE_SHA in message
     assert _left_in(tmp_path) == []
+
+
+def test_tls_failure_is_not_called_offline(server, tmp_path):
+    url = server.replace("http://", "https://") + "/full/aclImdb_v1.tar.gz"   # TLS to a plain-HTTP server
+    with pytest.raises(DownloadError, match="TLS") as info:
+        download(url, ARCHIVE_SHA, cache_dir=tmp_path, timeout=10)
+    assert "offline" not in str(info.value) and "network is reachable" in str(info.value)
+    assert _left_in(tmp_path) == []
+
+
+def test_certificate_error_says_what_it_is(monkeypatch, tmp_path):
+    import urllib.error
+
+    def refuse(*args, **kwargs):
+        raise urllib.error.URLError(ssl.SSLCertVerificationError(1, "certificate verify failed: self-signed"))
+    monkeypatch.setattr(seqlab.download.urllib.request, "urlopen", refuse)
+    with pytest.raises(DownloadError, match="certificate could not be verified") as info:
+        download("https://example.invalid/aclImdb_v1.tar.gz", ARCHIVE_SHA, cache_dir=tmp_path)
+    assert "offline" not in str(info.value) and "CA certificates" in str(info.value)
+
+
+class _FailingResponse:
+    """A response that sends some bytes, then raises ``error`` on the next read."""
+
+    def __init__(self, error: BaseException):
+        self.error, self.sent, self.headers = error, False, {"Content-Length": str(len(ARCHIVE))}
+
+    def read(self, size):
+        if not self.sent:
+            self.sent = True
+            return ARCHIVE[:100]
+        raise self.error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize("error", [ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC]"),
+                                   OSError(104, "Connection reset by peer"), TimeoutError("timed out")])
+def test_errors_while_reading_are_wrapped(monkeypatch, tmp_path, error):
+    monkeypatch.setattr(seqlab.download.urllib.request, "urlopen", lambda *a, **k: _FailingResponse(error))
+    with pytest.raises(DownloadError, match=rf"interrupted after 100 bytes \({type(error).__name__}") as info:
+        download("https://example.invalid/aclImdb_v1.tar.gz", ARCHIVE_SHA, cache_dir=tmp_path)
+    assert info.value.__cause__ is error
+    assert _left_in(tmp_path) == []                    # no .part file
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full to simulate a full disk")
+def test_full_disk_is_a_download_error(server, tmp_path, monkeypatch):
+    made = []
+
+    def part_on_full_disk(cache, name):
+        tmp = cache / f".{name}.test.part"
+        tmp.write_bytes(b"")
+        made.append(tmp)
+        return tmp, open("/dev/full", "wb")            # every write fails with ENOSPC
+    monkeypatch.setattr(seqlab.download, "_open_part", part_on_full_disk)
+    with pytest.raises(DownloadError, match="disk full") as info:
+        download(f"{server}/full/aclImdb_v1.tar.gz", ARCHIVE_SHA, cache_dir=tmp_path, timeout=10)
+    assert isinstance(info.value.__cause__, OSError) and made
+    assert _left_in(tmp_path) == []                    # the .part file was removed
 
 
 def test_load_imdb_reads_the_archive_layout(server, tmp_path):
@@ -249,7 +341,7 @@ def test_load_sentence_polarity_verifies_the_checksum(server, tmp_path):
     with pytest.raises(DownloadError, match="checksum mismatch"):
         load_sentence_polarity(cache_dir=tmp_path, url=f"{server}/polarity/rt-polaritydata.tar.gz",
                                progress=False)                        # the real checksum: not this file
-    assert _left_in(tmp_path) == []
+    assert _left_in(tmp_path) == ["rt-polaritydata.tar.gz.rejected"]
 
 
 def test_load_sentence_polarity_rejects_another_archive(server, tmp_path):
@@ -298,7 +390,7 @@ def test_wrong_sha1_names_the_algorithm(server, tmp_path):
     with pytest.raises(DownloadError, match="expected SHA-1 0{40}, got") as info:
         download(f"{server}/full/aclImdb_v1.tar.gz", cache_dir=tmp_path, timeout=10, sha1="0" * 40)
     assert hashlib.sha1(ARCHIVE).hexdigest() in str(info.value) and "SHA-256" not in str(info.value)
-    assert _left_in(tmp_path) == []
+    assert _left_in(tmp_path) == ["aclImdb_v1.tar.gz.rejected"]
 
 
 # ---------------------------------------------------------------- glove.6B
@@ -330,22 +422,53 @@ def test_glove6b_reuses_the_cache_without_network_or_archive(server, tmp_path):
     assert path.read_bytes() == GLOVE_TEXT
 
 
-def test_glove6b_replaces_a_corrupt_extracted_file(server, tmp_path):
+def test_glove6b_keeps_a_corrupt_extracted_file_aside(server, tmp_path):
     glove6b_path(50, **_glove(server, tmp_path))
-    (tmp_path / "glove.6B.50d.txt").write_bytes(b"the 1.0 2.0\n")     # e.g. edited or truncated
-    assert glove6b_path(50, **_glove(server, tmp_path)).read_bytes() == GLOVE_TEXT
+    (tmp_path / "glove.6B.50d.txt").write_bytes(b"the 1.0 2.0\n")     # e.g. edited, truncated, or copied wrong
+    before = len(_Handler.hits)
+    with pytest.warns(UserWarning, match=r"glove\.6B\.50d\.txt did not match its SHA-1 .*moved it to .*\.rejected"):
+        assert glove6b_path(50, **_glove(server, tmp_path)).read_bytes() == GLOVE_TEXT
+    assert len(_Handler.hits) == before                              # extracted again from the cached archive
+    assert (tmp_path / "glove.6B.50d.txt.rejected").read_bytes() == b"the 1.0 2.0\n"
 
 
-def test_glove6b_wrong_archive_checksum(server, tmp_path):
-    with pytest.raises(DownloadError, match="checksum mismatch.*expected SHA-1 0{40}"):
-        glove6b_path(50, **_glove(server, tmp_path, sha1="0" * 40))
-    assert _left_in(tmp_path) == []
+def test_glove6b_archive_mismatch_but_member_match_is_accepted(server, tmp_path):
+    """A mirror that re-zipped the archive: its SHA-1 differs, the text file used is the published one."""
+    with pytest.warns(UserWarning, match=rf"has SHA-1 {hashlib.sha1(REZIPPED).hexdigest()}, not the published "
+                                         rf"{GLOVE_ZIP_SHA1}; its glove.6B.50d.txt matches"):
+        path = glove6b_path(50, **_glove(server, tmp_path, route="glove-rezipped"))
+    assert path.read_bytes() == GLOVE_TEXT
+    assert _left_in(tmp_path) == ["glove.6B.50d.txt", "glove.6B.zip", "glove.6B.zip.sha256"]
+    assert (tmp_path / "glove.6B.zip").read_bytes() == REZIPPED       # the archive is kept, not discarded
+    assert (tmp_path / "glove.6B.zip.sha256").read_text() == f"{hashlib.sha256(REZIPPED).hexdigest()}  glove.6B.zip\n"
+
+
+def test_glove6b_hand_copied_archive_is_judged_by_its_member(tmp_path):
+    (tmp_path / "glove.6B.zip").write_bytes(REZIPPED)                 # not the published archive, no network
+    gone = f"http://127.0.0.1:{_closed_port()}/glove.6B.zip"
+    with pytest.warns(UserWarning, match="not the published"):
+        path = glove6b_path(50, cache_dir=tmp_path, url=gone, progress=False, sha1=GLOVE_ZIP_SHA1,
+                            member_sha1=GLOVE_MEMBER_SHA1)
+    assert path.read_bytes() == GLOVE_TEXT
 
 
 def test_glove6b_wrong_member_checksum(server, tmp_path):
-    with pytest.raises(DownloadError, match=f"checksum mismatch for glove.6B.50d.txt .*got {GLOVE_MEMBER_SHA1}"):
+    with pytest.raises(DownloadError, match=f"checksum mismatch for glove.6B.50d.txt .*got {GLOVE_MEMBER_SHA1}") as info:
         glove6b_path(50, **_glove(server, tmp_path, member_sha1="0" * 40))
-    assert _left_in(tmp_path) == ["glove.6B.zip", "glove.6B.zip.sha256"]   # no extracted or partial file
+    message = str(info.value)
+    assert f"kept as {tmp_path / 'glove.6B.50d.txt.rejected'}" in message and "matches the published" in message
+    assert f"delete {tmp_path / 'glove.6B.zip'} and run again" in message
+    assert _left_in(tmp_path) == ["glove.6B.50d.txt.rejected", "glove.6B.zip", "glove.6B.zip.sha256"]   # no .part
+    assert (tmp_path / "glove.6B.50d.txt.rejected").read_bytes() == GLOVE_TEXT
+
+
+def test_glove6b_archive_and_member_mismatch_is_an_error(server, tmp_path):
+    with pytest.raises(DownloadError, match="checksum mismatch for glove.6B.50d.txt") as info:
+        glove6b_path(50, **_glove(server, tmp_path, route="glove-bad-member"))
+    message = str(info.value)
+    assert f"not the published {GLOVE_ZIP_SHA1}" in message and "run again to download it afresh" in message
+    assert _left_in(tmp_path) == ["glove.6B.50d.txt.rejected", "glove.6B.zip", "glove.6B.zip.sha256"]
+    assert (tmp_path / "glove.6B.zip").read_bytes() == BAD_MEMBER_ZIP  # kept
 
 
 def test_glove6b_default_member_checksum_is_the_published_one(server, tmp_path):
@@ -373,13 +496,37 @@ def test_glove6b_offline_says_where_to_put_a_copy(tmp_path):
     with pytest.raises(DownloadError, match="offline") as info:
         glove6b_path(100, cache_dir=tmp_path, url=url, progress=False)
     message = str(info.value)
-    assert str(tmp_path / "glove.6B.zip") in message and f"SHA-1 must be {GLOVE6B_SHA1}" in message
-    assert str(tmp_path / "glove.6B.100d.txt") in message and GLOVE6B_MEMBER_SHA1[100] in message
+    assert str(tmp_path / "glove.6B.zip") in message and f"published SHA-1 is {GLOVE6B_SHA1}" in message
+    assert str(tmp_path / "glove.6B.100d.txt") in message and f"SHA-1 must be {GLOVE6B_MEMBER_SHA1[100]}" in message
     assert _left_in(tmp_path) == []
 
 
+def test_glove6b_tries_the_urls_in_order(server, tmp_path):
+    """A 404, a closed port and an interrupted transfer each move on to the next URL."""
+    urls = [f"{server}/missing/glove.6B.zip", f"http://127.0.0.1:{_closed_port()}/glove.6B.zip",
+            f"{server}/short/glove.6B.zip", f"{server}/glove/glove.6B.zip", f"{server}/glove-other/never-tried"]
+    before = len(_Handler.hits)
+    path = glove6b_path(50, **_glove(server, tmp_path, url=urls))
+    assert path.read_bytes() == GLOVE_TEXT
+    assert _Handler.hits[before:] == ["/missing/glove.6B.zip", "/short/glove.6B.zip", "/glove/glove.6B.zip"]
+    assert _left_in(tmp_path) == ["glove.6B.50d.txt", "glove.6B.zip", "glove.6B.zip.sha256"]   # no .part
+
+
+def test_glove6b_all_urls_failing_lists_them_all(server, tmp_path):
+    closed = f"http://127.0.0.1:{_closed_port()}/glove.6B.zip"
+    urls = [f"{server}/missing/glove.6B.zip", closed]
+    with pytest.raises(DownloadError, match="from any of the 2 URLs tried") as info:
+        glove6b_path(50, **_glove(server, tmp_path, url=urls))
+    message = str(info.value)
+    assert f"(1) could not download {urls[0]}: the server answered 404" in message
+    assert f"(2) could not download {closed}" in message and "offline" in message
+    assert message.index("(1)") < message.index("(2)") and _left_in(tmp_path) == []
+
+
 def test_glove6b_constants():
-    assert GLOVE6B_URL == "https://nlp.stanford.edu/data/glove.6B.zip"
+    assert GLOVE6B_URL == "https://huggingface.co/stanfordnlp/glove/resolve/main/glove.6B.zip"
+    assert GLOVE6B_MIRROR_URL == "https://nlp.stanford.edu/data/wordvecs/glove.6B.zip"
+    assert GLOVE6B_URLS == (GLOVE6B_URL, GLOVE6B_MIRROR_URL)         # Hugging Face first, then Stanford
     assert sorted(GLOVE6B_MEMBER_SHA1) == [50, 100, 200, 300]
     for checksum in [GLOVE6B_SHA1, *GLOVE6B_MEMBER_SHA1.values()]:
         assert len(checksum) == 40 and int(checksum, 16) >= 0 and checksum == checksum.lower()
