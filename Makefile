@@ -32,10 +32,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
+# The chapters are executed first, BOOK_JOBS at a time (_ext/execute_parallel.py fills
+# jupyter-book's execution cache, as its own serial execution would), then the build renders.
+BOOK_JOBS ?= 2
+
 # One math thread here too: with two, torch splits the course's tiny matrix products across both
 # cores, and on a machine that is doing anything else a chapter can take ten times longer
 # (measured on chapters 5 and 7). The printed results are the same either way.
 book: venv
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python _ext/execute_parallel.py --jobs $(BOOK_JOBS)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Open _build/html/index.html"
 
@@ -54,6 +59,7 @@ PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_
 # Colab-path tests start and stop dozens of kernels on the other worker lost book kernels ("Kernel
 # died") in a CI-like run; built first, nothing else runs beside them.
 test: venv
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python _ext/execute_parallel.py --jobs $(BOOK_JOBS)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	$(PYTEST) --durations=20
 

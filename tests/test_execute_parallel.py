@@ -1,0 +1,97 @@
+"""_ext/execute_parallel.py: the book's notebooks executed into jupyter-book's cache, in parallel.
+
+On a small book made here (two notebooks that run, one that fails, an excluded exercise): the
+pages of ``_toc.yml`` are found with the execute settings of ``_config.yml``; the ones that run
+end up in the execution cache as myst-nb's own cache mode would put them there (a match by
+``match_cache_notebook``, outputs included, executed in the notebook's own folder); the failing
+one is named, not cached, and the exit status is 1; a second run executes nothing.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))
+
+import execute_parallel  # noqa: E402
+
+CONFIG = """\
+title: test
+execute:
+  execute_notebooks: cache
+  timeout: 77
+  exclude_patterns: ["exercises/*/*.ipynb"]
+"""
+TOC = """\
+format: jb-book
+root: intro
+parts:
+  - caption: Chapters
+    chapters:
+      - file: chapters/one
+      - file: chapters/two
+      - file: chapters/broken
+  - caption: Exercises
+    chapters:
+      - file: exercises/a01/a01
+"""
+
+
+def _notebook(path: Path, *sources: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# page")] + [nbformat.v4.new_code_cell(s) for s in sources]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    (tmp_path / "_config.yml").write_text(CONFIG)
+    (tmp_path / "_toc.yml").write_text(TOC)
+    (tmp_path / "intro.md").write_text("# intro\n")
+    _notebook(tmp_path / "chapters" / "one.ipynb", "import os\nprint(os.getcwd())", "print(6 * 7)")
+    _notebook(tmp_path / "chapters" / "two.ipynb", "print('two')")
+    _notebook(tmp_path / "chapters" / "broken.ipynb", "raise ValueError('this page fails')")
+    _notebook(tmp_path / "exercises" / "a01" / "a01.ipynb", "raise NotImplementedError")
+    return tmp_path
+
+
+def test_the_pages_of_the_toc_that_the_build_executes(book):
+    pages, timeout = execute_parallel.book_notebooks(book)
+    assert [p.relative_to(book.resolve()).as_posix() for p in pages] == \
+        ["chapters/one.ipynb", "chapters/two.ipynb", "chapters/broken.ipynb"]
+    assert timeout == 77
+
+
+def test_the_real_book_executes_its_chapters_not_its_exercises():
+    pages, timeout = execute_parallel.book_notebooks(ROOT)
+    names = [p.relative_to(ROOT).as_posix() for p in pages]
+    assert names == sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").glob("*.ipynb"))
+    assert timeout == 300
+
+
+def test_fills_the_cache_names_failures_and_skips_what_is_cached(book, capsys):
+    from jupyter_cache import get_cache
+
+    assert execute_parallel.main(["--book", str(book), "--jobs", "2"]) == 1
+    out = capsys.readouterr()
+    assert "chapters/broken.ipynb FAILED" in out.err and "this page fails" in out.err
+    cache = get_cache(str(book / "_build" / ".jupyter_cache"))
+    record = cache.match_cache_notebook(nbformat.read(book / "chapters" / "one.ipynb", as_version=4))
+    _, merged = cache.merge_match_into_notebook(nbformat.read(book / "chapters" / "one.ipynb", as_version=4))
+    printed = [o["text"] for c in merged.cells if c.cell_type == "code" for o in c.outputs]
+    assert printed == [f"{(book / 'chapters').resolve()}\n", "42\n"]     # run in its own folder
+    assert record.data["execution_seconds"] > 0
+    cache.match_cache_notebook(nbformat.read(book / "chapters" / "two.ipynb", as_version=4))
+    with pytest.raises(KeyError):
+        cache.match_cache_notebook(nbformat.read(book / "chapters" / "broken.ipynb", as_version=4))
+
+    (book / "chapters" / "broken.ipynb").unlink()
+    (book / "_toc.yml").write_text(TOC.replace("      - file: chapters/broken\n", ""))
+    assert execute_parallel.main(["--book", str(book)]) == 0
+    assert "all 2 notebooks are in the execution cache" in capsys.readouterr().out
