@@ -47,8 +47,6 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-
 KERNEL_NAME = "seqlab-sandbox"
 ENV_VAR = "SEQLAB_SANDBOX"  # the launcher's settings (JSON), set by the grader per student
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,18 +119,35 @@ def nbgrader_args(settings: Settings) -> list[str]:
             "--ExecutePreprocessor.kernel_manager_class=autograder.sandbox.SandboxKernelManager"]
 
 
-class SandboxKernelManager(AsyncKernelManager):
-    """nbgrader's kernel manager, talking to the kernel over Unix sockets in the student's
-    ``ipc/`` folder (the only place both sides see: the kernel has no network, and its ``/tmp``
-    is its own), with the connection file there too."""
+def _sandbox_kernel_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        settings = Settings.from_json(os.environ[ENV_VAR])
-        ipc = Path(settings.scratch) / "ipc"
-        self.transport = "ipc"
-        self.ip = str(ipc / "k")
-        self.connection_file = str(ipc / "kernel.json")
+    class SandboxKernelManager(AsyncKernelManager):
+        """nbgrader's kernel manager, talking to the kernel over Unix sockets in the student's
+        ``ipc/`` folder (the only place both sides see: the kernel has no network, and its ``/tmp``
+        is its own), with the connection file there too."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            settings = Settings.from_json(os.environ[ENV_VAR])
+            ipc = Path(settings.scratch) / "ipc"
+            self.transport = "ipc"
+            self.ip = str(ipc / "k")
+            self.connection_file = str(ipc / "kernel.json")
+
+    SandboxKernelManager.__module__, SandboxKernelManager.__qualname__ = __name__, "SandboxKernelManager"
+    return SandboxKernelManager
+
+
+def __getattr__(name: str):
+    """``SandboxKernelManager`` is made on first use: the kernelspec's launcher (:func:`launch`)
+    imports this module once per student and needs none of jupyter_client, whose import is most
+    of its start-up time."""
+    if name == "SandboxKernelManager":
+        cls = _sandbox_kernel_manager_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Unix socket paths (``sockaddr_un.sun_path``) hold at most 107 bytes; the kernel's sockets are
@@ -241,7 +256,7 @@ DROP = ("import os, sys; uid = int(sys.argv[1]); os.setgroups([]); os.setgid(uid
 
 def sandboxed_command(settings: Settings, argv: list[str]) -> list[str]:
     """bwrap around a short step that becomes the sandbox's own user and then runs ``argv``."""
-    return bwrap_command(settings, [sys.executable, "-c", DROP, str(settings.uid), *argv])
+    return bwrap_command(settings, [sys.executable, "-S", "-c", DROP, str(settings.uid), *argv])  # -S: no site, a faster start
 
 
 def apply_limits(limits: Limits) -> None:
