@@ -178,7 +178,12 @@ def analogy_accuracy(kv, path: str | os.PathLike | None = None, batch_size: int 
 
     A question a:b :: c:d is *covered* when all four words are in ``kv``; it is answered right
     when d is the word (other than a, b and c) whose unit vector has the largest cosine with
-    ``unit(b) - unit(a) + unit(c)``, the rule of gensim's ``evaluate_word_analogies``.
+    ``unit(b) - unit(a) + unit(c)``. Every word of ``kv`` is a candidate. This is the rule of
+    gensim's ``evaluate_word_analogies`` with ``restrict_vocab=len(kv)``; gensim's default,
+    ``restrict_vocab=300000``, keeps only the first 300,000 words of ``kv`` (the most frequent,
+    when ``kv`` is sorted by frequency) both as candidates and for coverage, so for a larger
+    vocabulary such as glove.6B's 400,000 words gensim's default numbers differ from these. To
+    evaluate on a chosen vocabulary, pass ``restrict_vectors(kv, words)``.
     Returns ``(accuracy on the covered questions, number covered, number of questions)``; the
     accuracy is 0.0 when nothing is covered.
     """
@@ -186,6 +191,27 @@ def analogy_accuracy(kv, path: str | os.PathLike | None = None, batch_size: int 
     if not covered:
         return 0.0, 0, total
     return float((ranks == 1).mean()), len(covered), total
+
+
+def restrict_vectors(kv, words: Iterable[str]):
+    """A new gensim ``KeyedVectors`` with only those of ``words`` that ``kv`` has (in the order of
+    ``words``, each once), with ``kv``'s vectors.
+
+    Evaluating the result compares vectors like for like: :func:`analogy_accuracy` then uses the
+    same candidate answers and covers the same questions, and :func:`similarity_spearman` the same
+    pairs, as for another model whose vocabulary is ``words`` (as far as ``kv`` has them all; the
+    number of words kept, ``len(result)``, says how far). ``kv.index_to_key[:n]`` as ``words`` is
+    gensim's ``restrict_vocab=n``.
+    """
+    from gensim.models import KeyedVectors
+
+    index = _kv_index(kv)
+    kept = list(dict.fromkeys(w for w in words if w in index))
+    result = KeyedVectors(vector_size=kv.vector_size, count=0, dtype=np.float32)
+    if kept:
+        vectors = np.asarray(kv.vectors, dtype=np.float32)[[index[w] for w in kept]]
+        result.add_vectors(kept, vectors)
+    return result
 
 
 def similarity_pairs(name: str) -> list[tuple[str, str, float]]:

@@ -17,8 +17,8 @@ from gensim.models.fasttext import load_facebook_vectors
 from gensim.test.utils import datapath
 
 from seqlab.embeddings import (analogy_accuracy, analogy_questions, corpus_stats, pretraining_corpus,
-                               read_glove_text, similarity_pairs, similarity_spearman, stable_hash,
-                               subword_init, wiki_articles, words, write_glove_text)
+                               read_glove_text, restrict_vectors, similarity_pairs, similarity_spearman,
+                               stable_hash, subword_init, wiki_articles, words, write_glove_text)
 from seqlab.text import Vocab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +94,29 @@ def test_analogy_and_similarity_match_gensim():
         assert 100 * (1 - n_covered / n_total) == pytest.approx(oov, abs=1e-6)
     with pytest.raises(ValueError):
         similarity_spearman(model.wv, "men")
+    # restrict_vectors(kv, the first n words) is gensim's restrict_vocab=n (candidates and coverage)
+    n = 2000
+    small = restrict_vectors(model.wv, model.wv.index_to_key[:n])
+    score_n, sections_n = model.wv.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=n)
+    accuracy_n, covered_n, _ = analogy_accuracy(small)
+    assert covered_n == len(sections_n[-1]["correct"]) + len(sections_n[-1]["incorrect"]) < covered
+    assert covered_n > 20 and accuracy_n == pytest.approx(score_n, abs=1e-12)
+
+
+def test_restrict_vectors_hand_made(tmp_path):
+    kv = _kv({"man": [1, 0, 0], "king": [1, 1, 0], "woman": [0, 0, 1], "queen": [0, 1, 1],
+              "girl": [0, 0.1, 1], "prince": [0.5, 1, 0]})
+    small = restrict_vectors(kv, ["queen", "cat", "man", "king", "man", "woman"])   # "cat": not in kv
+    assert small.index_to_key == ["queen", "man", "king", "woman"] and small.vector_size == 3
+    assert small.vectors.dtype == np.float32
+    for word in small.index_to_key:
+        assert np.array_equal(small[word], kv[word])
+    questions = tmp_path / "q.txt"
+    questions.write_text(": toy\nman king woman queen\nman king woman girl\n", encoding="utf-8")
+    assert analogy_accuracy(kv, questions)[:2] == (0.5, 2)
+    assert analogy_accuracy(small, questions)[:2] == (1.0, 1)         # "girl" is neither candidate nor covered
+    empty = restrict_vectors(kv, ["cat"])
+    assert len(empty) == 0 and analogy_accuracy(empty, questions) == (0.0, 0, 2)
 
 
 def test_similarity_spearman_hand_made():
