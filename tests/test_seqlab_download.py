@@ -16,6 +16,7 @@ import functools
 import hashlib
 import io
 import os
+import re
 import socket
 import ssl
 import tarfile
@@ -535,9 +536,23 @@ def test_glove6b_constants():
 # ---------------------------------------------------------------- chapter 5's opt-in cell
 
 
+# "Our" skip-gram vocabulary for the cell: six of the tiny glove.6B's words and one it lacks.
+OUR_WORDS = {"athens": [1.0, 0.0, 0.0], "greece": [0.0, 1.0, 0.0], "baghdad": [0.0, 0.0, 1.0],
+             "iraq": [1.0, 1.0, 0.0], "good": [0.0, 1.0, 1.0], "great": [1.0, 0.0, 1.0],
+             "zzyzx": [1.0, 1.0, 1.0]}
+
+
 def _run_glove6b_cell(namespace_loader, monkeypatch, capsys, run: bool) -> str:
-    """Run chapter 5's glove.6B cell (found by its id) with ``load_glove6b`` replaced by ``namespace_loader``."""
-    from seqlab.embeddings import analogy_accuracy, similarity_spearman
+    """Run chapter 5's glove.6B cell (found by its id) with ``load_glove6b`` replaced by ``namespace_loader``
+    and section 2's skip-gram model replaced by vectors of :data:`OUR_WORDS`."""
+    from types import SimpleNamespace
+
+    from gensim.models import KeyedVectors
+
+    from seqlab.embeddings import analogy_accuracy, restrict_vectors, similarity_spearman
+
+    ours = KeyedVectors(vector_size=3)
+    ours.add_vectors(list(OUR_WORDS), np.asarray(list(OUR_WORDS.values()), dtype=np.float32))
 
     nb = nbformat.read(ROOT / "chapters" / "05_embeddings.ipynb", as_version=4)
     (cell,) = [c for c in nb.cells if c.get("id") == "ch05-glove6b"]
@@ -546,7 +561,8 @@ def _run_glove6b_cell(namespace_loader, monkeypatch, capsys, run: bool) -> str:
     else:
         monkeypatch.delenv("SEQLAB_RUN_GLOVE6B", raising=False)
     namespace = {"os": __import__("os"), "load_glove6b": namespace_loader, "DownloadError": DownloadError,
-                 "analogy_accuracy": analogy_accuracy, "similarity_spearman": similarity_spearman}
+                 "analogy_accuracy": analogy_accuracy, "similarity_spearman": similarity_spearman,
+                 "restrict_vectors": restrict_vectors, "models": {"skip-gram": SimpleNamespace(wv=ours)}}
     exec(compile(cell.source, "05_embeddings.ipynb:ch05-glove6b", "exec"), namespace)
     return capsys.readouterr().out
 
@@ -555,7 +571,11 @@ def test_chapter_cell_runs_on_the_local_archive(server, tmp_path, monkeypatch, c
     loader = functools.partial(load_glove6b, **_glove(server, tmp_path))
     out = _run_glove6b_cell(lambda dim=100, **kw: loader(50, **kw), monkeypatch, capsys, run=True)
     assert "glove.6B.100d: vocabulary 8 words x 5 dims" in out
-    assert "analogy accuracy 1.000 on 3 of 19,544 questions" in out   # athens, greece, baghdad, iraq
+    # athens, greece, baghdad, iraq: 3 questions; "good" and "great" cover one SimLex pair, none of WordSim
+    assert "glove.6B.100d, all its words: analogy accuracy 1.000 on 3 of 19,544 questions" in out
+    assert "6 of our 7 words are in glove.6B.100d" in out                 # zzyzx is not
+    assert re.search(r"^glove\.6B\.100d, our words: analogy accuracy 1\.000 on 3 of 19,544 questions", out, re.M)
+    assert re.search(r"^skip-gram, the same words: analogy accuracy [\d.]+ on 3 of 19,544 questions", out, re.M)
     assert "glove.6B neighbours of good: great" in out
 
 
@@ -570,4 +590,4 @@ def test_chapter_cell_is_opt_in(monkeypatch, capsys):
     def must_not_load(*args, **kwargs):
         raise AssertionError("the cell downloaded without SEQLAB_RUN_GLOVE6B=1")
     out = _run_glove6b_cell(must_not_load, monkeypatch, capsys, run=False)
-    assert out.startswith("glove.6B experiment skipped: set SEQLAB_RUN_GLOVE6B=1")
+    assert out.startswith("glove.6B experiment skipped: set SEQLAB_RUN_GLOVE6B=1 (or RUN_GLOVE6B = True)")
