@@ -149,6 +149,8 @@ def _connect_error(url: str, exc: BaseException) -> str:
     """Why ``url`` could not be opened, in words: HTTP status, TLS/certificate, timeout or offline."""
     if isinstance(exc, urllib.error.HTTPError):
         return f"could not download {url}: the server answered {exc.code} {exc.reason}."
+    if isinstance(exc, ValueError):           # urlopen's "unknown url type"
+        return f"could not download {url}: not a URL that can be fetched ({exc})."
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(reason, ssl.SSLCertVerificationError):
         return (f"could not download {url}: the server's TLS certificate could not be verified ({reason}). "

@@ -591,3 +591,10 @@ def test_chapter_cell_is_opt_in(monkeypatch, capsys):
         raise AssertionError("the cell downloaded without SEQLAB_RUN_GLOVE6B=1")
     out = _run_glove6b_cell(must_not_load, monkeypatch, capsys, run=False)
     assert out.startswith("glove.6B experiment skipped: set SEQLAB_RUN_GLOVE6B=1 (or RUN_GLOVE6B = True)")
+
+
+def test_glove6b_bad_url_moves_on(server, tmp_path):
+    path = glove6b_path(50, **_glove(server, tmp_path, url=["not a url", f"{server}/glove/glove.6B.zip"]))
+    assert path.read_bytes() == GLOVE_TEXT
+    with pytest.raises(DownloadError, match="not a URL that can be fetched"):
+        download("not a url", ARCHIVE_SHA, cache_dir=tmp_path, filename="x.tgz")
