@@ -29,7 +29,9 @@ the shards).
   ``details`` (why points were lost), ``seconds`` (grading time), ``submission`` (the file) and
   ``name`` (from the platform's file names or ``--roster``; else empty);
 - ``logs/<student>.log``: nbgrader's log for that student;
-- ``feedback/<student>/<assignment>/<notebook>.html``: nbgrader's feedback page;
+- ``feedback/<student>/<assignment>/<notebook>.html``: nbgrader's feedback page, made by the
+  student's grading worker right after their autograde (``nbgrader generate_feedback --student``;
+  its log is ``logs/_generate_feedback.log``);
 - ``report.html``: the class report (:mod:`autograder.report`): score distribution, each test
   cell's failure rate, the most common recognised mistakes, statuses, grading time per student;
 - ``GRADEBOOK_CHECK_FAILED.txt``: only when the gradebook check below failed.
@@ -131,6 +133,7 @@ from autograder.worker import WorkerPool
 GRADED = "graded"
 TIMED_OUT = "timed out"
 KERNEL_DIED = "kernel died"
+FEEDBACK_TIMEOUT = 300  # seconds for one student's feedback page (nbgrader generate_feedback --student)
 INVALID = "invalid notebook"
 ERROR = "error"
 MISSING = "missing"  # on the roster (--roster), nothing submitted
@@ -523,7 +526,8 @@ def infrastructure_failure(code: int | None, log: str) -> str | None:
 def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, notebook_name: str,
                    test_cells: dict[str, float], timeout_per_cell: int, timeout_per_student: float,
                    jobs: int, say, plan: SandboxPlan | None = None,
-                   use_workers: bool = True) -> list[tuple[Submission, StudentResult]]:
+                   use_workers: bool = True, feedback_failed: list[str] | None = None,
+                   pool: WorkerPool | None = None) -> list[tuple[Submission, StudentResult]]:
     """Autograde ``subs`` (``jobs`` at a time) and classify them. With ``use_workers`` each job
     is one long-lived grading worker (:mod:`autograder.worker`) that grades its students one after
     the other, each notebook in a fresh kernel of its own; without, each student gets its own
@@ -533,10 +537,19 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
     A student whose run failed for a reason in ``INFRASTRUCTURE_FAILURES`` (a kernel that did
     not start; with ``jobs > 1``, a gradebook locked by another nbgrader process) is graded once
     more, alone, after the others; if it fails again the status is ``error`` with the reason in
-    ``details``."""
+    ``details``.
+
+    With a ``feedback_failed`` list (and workers), each autograded student's feedback page is made
+    right after their autograde, by the same worker (``nbgrader generate_feedback --student``), so
+    with ``jobs > 1`` feedback pages are made in parallel too; the students whose feedback failed
+    are appended to the list (the log is ``logs/_generate_feedback.log``)."""
     done: list[tuple[Submission, StudentResult]] = []
 
-    pool = WorkerPool(max(1, jobs), out_dir, subprocess_env(), out_dir / "logs") if use_workers else None
+    own_pool = pool is None and use_workers  # a pool passed in (already warming up) is the caller's to close
+    if own_pool:
+        pool = WorkerPool(max(1, jobs), out_dir, subprocess_env(), out_dir / "logs")
+    elif not use_workers:
+        pool = None
 
     def grade_one(sub: Submission):
         sandboxed = {"plan": plan} if plan is not None else {}
@@ -545,10 +558,18 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
         with pool.lease() as worker:
             _WORKER.worker = worker
             try:
-                return run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student,
-                                     **sandboxed)
+                raw = run_autograde(assignment, sub.student_id, out_dir, timeout_per_cell, timeout_per_student,
+                                    **sandboxed)
             finally:
                 _WORKER.worker = None
+            if feedback_failed is not None and (out_dir / "autograded" / sub.student_id / assignment).is_dir():
+                cmd = nbgrader_command("generate_feedback", assignment, out_dir, gradebook_db.url_for(out_dir),
+                                       "--student", sub.student_id, "--force")
+                code, _ = worker.grade(cmd[cmd.index("nbgrader") + 1:], subprocess_env(),
+                                       out_dir / "logs" / "_generate_feedback.log", FEEDBACK_TIMEOUT)
+                if code != 0:
+                    feedback_failed.append(sub.student_id)
+            return raw
 
     def finish(sub: Submission, raw, retry: list[Submission] | None) -> None:
         code, seconds, log = raw
@@ -577,7 +598,7 @@ def _autograde_all(subs: list[Submission], assignment: str, out_dir: Path, noteb
         for sub in retry:
             finish(sub, grade_one(sub), None)
     finally:
-        if pool is not None:
+        if own_pool:
             pool.close()
     return done
 
@@ -637,14 +658,6 @@ def report_gradebook_problems(problems: list[str], path: Path) -> None:
     print(f"\n{bar}\n{text}{bar}", file=sys.stderr, flush=True)
 
 
-def generate_feedback(assignment: str, out_dir: Path) -> bool:
-    """``nbgrader generate_feedback`` for every autograded student; False if it failed."""
-    cmd = nbgrader_command("generate_feedback", assignment, out_dir, gradebook_db.url_for(out_dir), "--force")
-    proc = subprocess.run(cmd, cwd=out_dir, env=subprocess_env(), capture_output=True, text=True)
-    (out_dir / "logs" / "_generate_feedback.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
-    return proc.returncode == 0
-
-
 def write_csv(run: GradingRun, path: Path) -> None:
     """``grades.csv``: every student, their status, score and the points of each test cell."""
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -671,7 +684,9 @@ def format_table(run: GradingRun) -> str:
 def _grade_collected(assignment: str, submissions_dir: Path, out_dir: Path, notebook_name: str,
                      test_cells: dict[str, float], timeout_per_cell: int, timeout_per_student: float,
                      jobs: int, say, plan: SandboxPlan | None,
-                     intake: collect.Intake | None = None) -> list[StudentResult]:
+                     intake: collect.Intake | None = None,
+                     feedback_failed: list[str] | None = None,
+                     pool: WorkerPool | None = None) -> list[StudentResult]:
     """Collect, check, repair and autograde every submission of ``submissions_dir`` (a folder, or
     a platform's archive: :mod:`autograder.collect`; with ``--shard``, this shard's part): one
     result per student, broken submissions and the roster's missing students included."""
@@ -698,7 +713,8 @@ def _grade_collected(assignment: str, submissions_dir: Path, out_dir: Path, note
         write_notebook(nb, out_dir / "submitted" / sub.student_id / assignment / notebook_name)
         to_grade.append(sub)
     for sub, result in _autograde_all(to_grade, assignment, out_dir, notebook_name, test_cells,
-                                      timeout_per_cell, timeout_per_student, jobs, say, plan):
+                                      timeout_per_cell, timeout_per_student, jobs, say, plan,
+                                      feedback_failed=feedback_failed, pool=pool):
         if made := repairs.get(sub.student_id):
             result.details = "; ".join(filter(None, [f"repaired: {'; '.join(made)}", result.details]))
             if result.status == GRADED:
@@ -788,28 +804,34 @@ def grade_submissions(assignment: str, submissions_dir: Path, out_dir: Path, *,
     prepare_out_dir(out_dir)
     say = print if progress else (lambda *a, **k: None)
     say(f"preparing {assignment} in {out_dir}" + ("" if sandboxed else " (NO SANDBOX)"), flush=True)
-    gradebook = build_course(assignment, out_dir, solutions_dir, timeout_per_cell, url)
-    schema = gradebook_schema(gradebook)
+    # The grading workers start now: their imports (nbgrader, nbconvert, SQLAlchemy: seconds of
+    # CPU) overlap nbgrader generate_assignment below instead of delaying the first student.
+    pool = WorkerPool(max(1, jobs), out_dir, subprocess_env(), out_dir / "logs")
     plan = None
-    if sandboxed:
-        limits = limits or sandbox.Limits(cpu_seconds=max(60, int(timeout_per_student)))
-        plan = SandboxPlan(sandbox.install_kernelspec(out_dir / "sandbox" / "jupyter"),
-                           [out_dir, submissions_dir, solutions_dir, *collect.hide_for(submissions_dir),
-                            *gradebook_db.socket_dirs(gradebook_db.url_for(out_dir))],
-                           limits, sandbox.scratch_root())
     try:
+        pool.start()
+        gradebook = build_course(assignment, out_dir, solutions_dir, timeout_per_cell, url)
+        schema = gradebook_schema(gradebook)
+        if sandboxed:
+            limits = limits or sandbox.Limits(cpu_seconds=max(60, int(timeout_per_student)))
+            plan = SandboxPlan(sandbox.install_kernelspec(out_dir / "sandbox" / "jupyter"),
+                               [out_dir, submissions_dir, solutions_dir, *collect.hide_for(submissions_dir),
+                                *gradebook_db.socket_dirs(gradebook_db.url_for(out_dir))],
+                               limits, sandbox.scratch_root())
+        feedback_failed: list[str] | None = [] if feedback else None  # made student by student
         results = _grade_collected(assignment, submissions_dir, out_dir, notebook_name, test_cells,
-                                   timeout_per_cell, timeout_per_student, jobs, say, plan, intake)
+                                   timeout_per_cell, timeout_per_student, jobs, say, plan, intake, feedback_failed,
+                                   pool)
     finally:
+        pool.close()
         if plan is not None:
             shutil.rmtree(plan.scratch_root, ignore_errors=True)
 
     run = GradingRun(assignment, out_dir, test_cells, results, sandboxed)
     diagnoses = diagnose.annotate(run)  # catalogued mistakes, named in details (and the feedback)
     if feedback and any((out_dir / "autograded").glob(f"*/{assignment}")):
-        say("generating feedback ...")
-        if not generate_feedback(assignment, out_dir):
-            print("warning: nbgrader generate_feedback failed for some students; see "
+        if feedback_failed:
+            print(f"warning: nbgrader generate_feedback failed for {', '.join(sorted(feedback_failed))}; see "
                   f"{out_dir / 'logs' / '_generate_feedback.log'}", file=sys.stderr)
         diagnose.add_to_feedback(run, diagnoses)
     write_csv(run, out_dir / "grades.csv")

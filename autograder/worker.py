@@ -175,6 +175,12 @@ class WorkerPool:
                 self._idle.put(worker)
         return leased()
 
+    def start(self) -> None:
+        """Start every worker now (each is otherwise started on its first student)."""
+        for w in self.workers:
+            if not w.alive():
+                w.start()
+
     def close(self) -> None:
         for w in self.workers:
             w.close()
