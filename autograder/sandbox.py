@@ -31,6 +31,13 @@ The launcher runs ``bwrap`` around ``python -m ipykernel_launcher`` with:
 The kernelspec interrupts the kernel by message (``interrupt_mode: message``): a signal sent to
 the launcher would not reach a process inside the sandbox's namespace.
 
+In a grading worker, the kernel of the worker's next student is started while the current
+student's notebook runs (:func:`prepare_ready_kernel`: a sandbox of its own, as above, whose
+kernel imports numpy and torch under the guard before any student code) and handed to that
+student's kernel manager, with the student's files beside the notebook copied into its home
+(:func:`take_ready_kernel`). Nothing of any student is in a ready kernel until it is taken; one
+made for another sandbox (other hidden folders or limits) is stopped, not used.
+
 :func:`check` is the start-up check of ``make grade``: it runs a probe in the sandbox and returns
 what does not work (``None`` when everything does).
 """
@@ -44,6 +51,8 @@ import resource
 import shutil
 import subprocess
 import sys
+import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -65,6 +74,7 @@ class Settings:
     hide: list[str] = field(default_factory=list)   # folders the kernel must not see
     limits: Limits = field(default_factory=Limits)
     uid: int = 0                          # the sandbox's own user (set by settings_for)
+    preload: list[str] = field(default_factory=list)  # modules a ready kernel imports before its student
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -73,7 +83,8 @@ class Settings:
     def from_json(cls, text: str) -> "Settings":
         data = json.loads(text)
         return cls(scratch=data["scratch"], hide=list(data.get("hide", [])),
-                   limits=Limits(**data.get("limits", {})), uid=int(data.get("uid", 0)))
+                   limits=Limits(**data.get("limits", {})), uid=int(data.get("uid", 0)),
+                   preload=[str(m) for m in data.get("preload", [])])
 
 
 # ----------------------------------------------------------------------------- the grader's side
@@ -125,7 +136,11 @@ def _sandbox_kernel_manager_class():
     class SandboxKernelManager(AsyncKernelManager):
         """nbgrader's kernel manager, talking to the kernel over Unix sockets in the student's
         ``ipc/`` folder (the only place both sides see: the kernel has no network, and its ``/tmp``
-        is its own), with the connection file there too."""
+        is its own), with the connection file there too.
+
+        In a grading worker (``READY_VAR`` set), it starts the kernel of the worker's next student
+        as soon as this student's kernel is up (:func:`prepare_ready_kernel`), and takes such a
+        ready kernel instead of starting one when there is a matching one."""
 
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
@@ -134,6 +149,28 @@ def _sandbox_kernel_manager_class():
             self.transport = "ipc"
             self.ip = str(ipc / "k")
             self.connection_file = str(ipc / "kernel.json")
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            settings = Settings.from_json(os.environ[ENV_VAR])
+            ready = take_ready_kernel(settings, os.environ)
+            if ready is None:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            else:
+                # this student's files beside the notebook, then the ready kernel's connection
+                copy_beside_notebook(Path(kw.get("cwd") or os.getcwd()), ready.settings)
+                give_to_sandbox_user(Path(ready.settings.scratch) / "home", ready.settings.uid)
+                self.load_connection_info(ready.info)
+                self.connection_file = ready.connection_file
+                self._connection_file_written = True
+                provisioner = self.provisioner
+                provisioner.process, provisioner.pid = ready.proc, ready.proc.pid
+                provisioner.pgid = os.getpgid(ready.proc.pid)
+                provisioner.cwd = kw.get("cwd")
+                provisioner.connection_info = self.get_connection_info()
+                print(f"[autograder.sandbox] took the kernel started in advance ({Path(ready.settings.scratch).name})",
+                      file=sys.stderr, flush=True)
+            if os.environ.get(READY_VAR) == "1":
+                prepare_ready_kernel(settings, dict(os.environ))
 
     SandboxKernelManager.__module__, SandboxKernelManager.__qualname__ = __name__, "SandboxKernelManager"
     return SandboxKernelManager
@@ -148,6 +185,94 @@ def __getattr__(name: str):
         globals()[name] = cls
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ----------------------------------------------------------------------------- ready kernels
+
+READY_VAR = "SEQLAB_READY_KERNELS"   # "1" in a grading worker (autograder.worker sets it)
+PRELOAD = ("numpy", "torch")          # what a ready kernel imports before its student's first cell
+
+
+@dataclass
+class ReadyKernel:
+    """A sandboxed kernel started in advance for the next student of this process (a grading
+    worker): its own fresh scratch folder and user, as :func:`settings_for` makes for a student."""
+    proc: subprocess.Popen
+    settings: Settings
+    info: dict                 # connection info (transport, ip, ports, key)
+    connection_file: str
+    env_key: tuple             # the sandbox's view (hidden folders, limits, kernelspec path) it was made for
+
+
+_READY: list[ReadyKernel] = []      # at most one per process
+_USED_SCRATCH: list[Path] = []      # scratch folders of ready kernels that graded a student
+
+
+def _env_key(settings: Settings, env) -> tuple:
+    return (tuple(settings.hide), json.dumps(asdict(settings.limits), sort_keys=True),
+            str(Path(settings.scratch).parent), env.get("JUPYTER_PATH", ""))
+
+
+def prepare_ready_kernel(template: Settings, env: dict[str, str]) -> None:
+    """Start, in the background, the sandboxed kernel that this process's next student will get:
+    a fresh scratch folder and user of its own under the same scratch root, the same hidden
+    folders, limits and environment as ``template``'s student, and :data:`PRELOAD` imported.
+    Its start-up (bwrap, Python, ipykernel, torch's import) then overlaps the current student's
+    notebook instead of delaying the next one. Nothing of a student is in it until it is taken."""
+    from jupyter_client.connect import write_connection_file
+
+    discard_ready_kernels()
+    name = f"ready:{os.getpid()}:{time.monotonic_ns()}"
+    settings = settings_for(Path(template.scratch).parent, name, [Path(h) for h in template.hide], template.limits)
+    settings.preload = list(PRELOAD)
+    ipc, home = Path(settings.scratch) / "ipc", Path(settings.scratch) / "home"
+    connection_file, info = write_connection_file(str(ipc / "kernel.json"), transport="ipc", ip=str(ipc / "k"),
+                                                  key=uuid.uuid4().hex.encode(), signature_scheme="hmac-sha256")
+    child_env = dict(env, **{ENV_VAR: settings.to_json(), "JUPYTER_RUNTIME_DIR": str(ipc)})
+    child_env.pop(READY_VAR, None)
+    log = Path(settings.scratch).parent / f"ready-{os.getpid()}.log"   # the kernel's own stdout/stderr
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", "-f", connection_file],
+                                cwd=home, env=child_env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True)
+    info = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in info.items()}
+    _READY.append(ReadyKernel(proc, settings, info, connection_file, _env_key(template, env)))
+
+
+def take_ready_kernel(settings: Settings, env) -> ReadyKernel | None:
+    """The ready kernel for a student with these sandbox ``settings``, if one was made for the same
+    hidden folders, limits and kernelspec and is still running; else None (and it is discarded)."""
+    if not _READY:
+        return None
+    ready = _READY.pop()
+    if ready.proc.poll() is None and ready.env_key == _env_key(settings, env):
+        _USED_SCRATCH.append(Path(ready.settings.scratch))
+        return ready
+    _stop(ready)
+    return None
+
+
+def _stop(ready: ReadyKernel) -> None:
+    if ready.proc.poll() is None:
+        try:
+            os.killpg(ready.proc.pid, 9)
+        except OSError:
+            ready.proc.kill()
+    ready.proc.wait()
+    shutil.rmtree(ready.settings.scratch, ignore_errors=True)
+
+
+def discard_ready_kernels() -> None:
+    """Stop the ready kernel (if any) and remove its scratch folder."""
+    while _READY:
+        _stop(_READY.pop())
+
+
+def remove_used_scratch() -> None:
+    """Remove the scratch folders of ready kernels that graded a student (what the student's
+    kernel wrote; never read), once their kernels have exited."""
+    while _USED_SCRATCH:
+        shutil.rmtree(_USED_SCRATCH.pop(), ignore_errors=True)
 
 
 # Unix socket paths (``sockaddr_un.sun_path``) hold at most 107 bytes; the kernel's sockets are
@@ -278,11 +403,27 @@ def give_to_sandbox_user(path: Path, uid: int) -> None:
             os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
 
 
+def copy_beside_notebook(folder: Path, settings: Settings) -> None:
+    """Copy the notebook's folder (the kernel manager's working directory), minus notebooks, into
+    the sandbox's home: any file an assignment (or a student) put beside the notebook."""
+    home = Path(settings.scratch) / "home"
+    if folder.resolve() == home.resolve():
+        return
+    for item in folder.iterdir():
+        if item.suffix != ".ipynb" and not item.is_symlink():
+            target = home / item.name
+            if item.is_dir() and not _under(Path(settings.scratch).resolve(), item.resolve()):
+                shutil.copytree(item, target, symlinks=True, dirs_exist_ok=True)
+            elif item.is_file():
+                shutil.copyfile(item, target)
+
+
 def launch(argv: list[str] | None = None) -> int:
     """The kernelspec's command: ``python -m autograder.sandbox -f CONNECTION_FILE``."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) == 3 and args[:2] == ["--kernel", "-f"]:  # inside the sandbox
-        return guarded_kernel(args[2])
+    if len(args) in (3, 4) and args[:2] == ["--kernel", "-f"]:  # inside the sandbox
+        preload = args[3].removeprefix("--preload=").split(",") if len(args) == 4 else []
+        return guarded_kernel(args[2], [m for m in preload if m])
     if len(args) != 2 or args[0] != "-f":
         print("usage: python -m autograder.sandbox -f CONNECTION_FILE", file=sys.stderr)
         return 2
@@ -294,20 +435,13 @@ def launch(argv: list[str] | None = None) -> int:
     settings = Settings.from_json(text)
     home = Path(settings.scratch) / "home"
     os.chmod(connection_file, 0o600)
-    # the notebook's folder (the kernel manager's working directory) minus notebooks, for any
-    # file an assignment ships beside its notebook
-    cwd = Path.cwd()
-    if cwd.resolve() != home.resolve():
-        for item in cwd.iterdir():
-            if item.suffix != ".ipynb" and not item.is_symlink():
-                target = home / item.name
-                if item.is_dir() and not _under(Path(settings.scratch).resolve(), item.resolve()):
-                    shutil.copytree(item, target, symlinks=True, dirs_exist_ok=True)
-                elif item.is_file():
-                    shutil.copyfile(item, target)
+    copy_beside_notebook(Path.cwd(), settings)
     give_to_sandbox_user(Path(settings.scratch), settings.uid)
     apply_limits(settings.limits)
-    cmd = sandboxed_command(settings, [sys.executable, "-m", "autograder.sandbox", "--kernel", "-f", connection_file])
+    inner = [sys.executable, "-m", "autograder.sandbox", "--kernel", "-f", connection_file]
+    if settings.preload:
+        inner.append("--preload=" + ",".join(settings.preload))
+    cmd = sandboxed_command(settings, inner)
     os.execvp(cmd[0], cmd)  # the kernel manager's process is bwrap itself: killing it ends the sandbox
 
 
@@ -417,8 +551,10 @@ class _SnapshotFinder:
         return spec
 
 
-def guarded_kernel(connection_file: str) -> int:
-    """``python -m ipykernel_launcher -f CONNECTION_FILE`` with a :class:`Guard` installed."""
+def guarded_kernel(connection_file: str, preload: list[str] = ()) -> int:
+    """``python -m ipykernel_launcher -f CONNECTION_FILE`` with a :class:`Guard` installed; a
+    ready kernel (:func:`prepare_ready_kernel`) then imports ``preload`` (under the guard, so the
+    guard's snapshots of them are taken as usual) before any student code runs."""
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
@@ -427,6 +563,12 @@ def guarded_kernel(connection_file: str) -> int:
         Guard(app.shell)
     except Exception as e:  # the kernel still runs; the log says why it is unguarded
         print(f"autograder.sandbox: could not install the guard: {e!r}", file=sys.__stderr__)
+    import importlib
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # the student's own import will report it
+            print(f"autograder.sandbox: could not preload {name}: {e!r}", file=sys.__stderr__)
     app.start()
     return 0
 

@@ -10,9 +10,13 @@ grading job and then asks it to grade one student after another:
   environment the per-student process would have had (:func:`autograder.release.nbgrader_command`
   builds both, gradebook URL included), and then reset, as nbgrader's own tests run it many times
   in one process; so the gradebook is written the same way;
-- each notebook still runs in its own fresh kernel, started by nbgrader for that student alone
-  (in the sandbox, when the run is sandboxed: the kernelspec, the scratch folder and the limits
-  come with the student's environment); no student code ever runs in the worker;
+- each notebook still runs in its own fresh kernel, used for that student alone (in the sandbox,
+  when the run is sandboxed: the kernelspec, the scratch folder and the limits come with the
+  student's environment); no student code ever runs in the worker. Sandboxed kernels are started
+  one student ahead: as soon as a student's kernel is up, the worker starts the next one (its own
+  scratch folder and user, numpy and torch imported; :func:`autograder.sandbox.prepare_ready_kernel`),
+  so its start-up overlaps this student's notebook, and the next student's kernel manager takes
+  it (:func:`autograder.sandbox.take_ready_kernel`) instead of starting one;
 - while a student is graded, the worker's stdout and stderr *are* ``logs/<student>.log`` (file
   descriptors 1 and 2 are redirected), so the log holds what the per-student process printed;
 - the per-student backstop stays: when a student takes longer than ``--timeout-per-student``,
@@ -228,8 +232,18 @@ def serve(answer_fd: int) -> int:
     import nbgrader.preprocessors  # noqa: F401
     import nbclient  # noqa: F401
 
+    from autograder import sandbox
+
     base_env, base_path, base_cwd = dict(os.environ), list(sys.path), os.getcwd()
     own_out, own_err = os.dup(1), os.dup(2)
+    try:
+        _serve(answer_fd, sandbox, base_env, base_path, base_cwd, own_out, own_err)
+    finally:
+        sandbox.discard_ready_kernels()
+    return 0
+
+
+def _serve(answer_fd, sandbox, base_env, base_path, base_cwd, own_out, own_err) -> None:
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -241,9 +255,12 @@ def serve(answer_fd: int) -> int:
             os.dup2(log.fileno(), 2)
         os.environ.clear()
         os.environ.update(request["env"])
+        if request["env"].get(sandbox.READY_VAR) != "0":  # SEQLAB_READY_KERNELS=0 turns it off
+            os.environ[sandbox.READY_VAR] = "1"  # sandboxed kernels: the next student's starts in advance
         try:
             code = _grade_one(request["argv"])
         finally:
+            sandbox.remove_used_scratch()
             sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(own_out, 1)
@@ -253,7 +270,6 @@ def serve(answer_fd: int) -> int:
             sys.path[:] = base_path
             os.chdir(base_cwd)
         os.write(answer_fd, (json.dumps({"code": code}) + "\n").encode())
-    return 0
 
 
 if __name__ == "__main__":

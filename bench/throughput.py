@@ -175,13 +175,16 @@ def gradebook_points(db: Path) -> dict[str, dict[str, float]]:
     return points
 
 
-def run_make_grade(subs: Path, out: Path, snap: Path, *args: str) -> tuple[float, dict[str, dict[str, str]]]:
+def run_make_grade(subs: Path, out: Path, snap: Path, *args: str, ready_kernels: bool = True
+                   ) -> tuple[float, dict[str, dict[str, str]]]:
     """``python -m autograder.grade`` (what ``make grade`` runs), from the snapshot, timed whole;
-    its grades.csv."""
+    its grades.csv. ``ready_kernels=False`` sets ``SEQLAB_READY_KERNELS=0`` (no sandboxed kernel
+    started one student ahead)."""
     cmd = [sys.executable, "-m", "autograder.grade", ASSIGNMENT, str(subs), "--out", str(out),
            "--solutions", str(snap / "solutions"), "--timeout-per-cell", str(CELL_TIMEOUT), *args]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=snap, env=snapshot_env(snap), capture_output=True, text=True)
+    env = dict(snapshot_env(snap), **({} if ready_kernels else {"SEQLAB_READY_KERNELS": "0"}))
+    proc = subprocess.run(cmd, cwd=snap, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 3):
         raise SystemExit(f"make grade {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -249,7 +252,8 @@ def main() -> int:
 
         few = [s for s in kinds if kinds[s] == "correct"][:args.sandbox_students]
         correct = au.write_submissions(tmp / "correct", {s: class_[s] for s in few})
-        boxed_t, boxed = run_make_grade(correct, tmp / "sandboxed", snap, "--jobs", "1", "--no-feedback")
+        boxed_t, boxed = run_make_grade(correct, tmp / "sandboxed", snap, "--jobs", "1", "--no-feedback",
+                                        ready_kernels=False)
         bare_t, bare = run_make_grade(correct, tmp / "unsandboxed", snap, "--jobs", "1", "--no-feedback", "--no-sandbox")
         n_correct = len(boxed)
         per_student = {k: sum(float(r["seconds"]) for r in rows.values()) / n_correct
@@ -295,7 +299,12 @@ def main() -> int:
         f"students; it differs on {len(plain_diff)}, each a submission it cannot grade as handed in (make grade "
         f"repairs a mangled notebook; a file that is not a notebook gets no grade from nbgrader):",
         "", *(f"- {d}" for d in plain_diff), "",
-        f"The sandbox's cost: the {n_correct} correct submissions graded with `--jobs 1 --no-feedback`, "
+        "`make grade` starts each sandboxed student's kernel while the previous student runs (a ready "
+        "kernel, with numpy and torch imported: autograder/sandbox.py); with `--jobs 1` that start-up runs "
+        "on the second core. `SEQLAB_READY_KERNELS=0` turns it off.",
+        "",
+        f"The sandbox's cost (ready kernels off, so both sides start each kernel when the student's turn "
+        f"comes): the {n_correct} correct submissions graded with `--jobs 1 --no-feedback`, "
         f"{per_student['sandboxed']:.2f} s per student sandboxed, {per_student['unsandboxed']:.2f} s with "
         f"`--no-sandbox` (the `seconds` column of grades.csv: the autograde of one student), so "
         f"{per_student['sandboxed'] - per_student['unsandboxed']:+.2f} s per student; whole runs {boxed_t:.1f} s "

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -144,3 +147,67 @@ def test_a_hanging_student_costs_its_worker_not_the_next_students(toy, tmp_path)
     assert code == -9
     assert "GradingWorkerError: the grading worker exited (status -9)" in log.read_text()
     assert grade._last_error_line(log.read_text()).startswith("GradingWorkerError")
+
+
+@pytest.mark.slow
+def test_the_next_students_kernel_is_started_in_advance(toy, tmp_path, monkeypatch):
+    """In a grading worker, every sandboxed student after the first gets a kernel that was started
+    (sandbox, ipykernel, numpy and torch imported) while the previous student ran: the log says so,
+    the grades are those of a fresh kernel, a file the assignment ships beside its notebook reaches
+    that kernel, and when the run ends no kernel is left and the scratch folders are gone."""
+    from autograder import sandbox
+
+    psutil = pytest.importorskip("psutil")
+    root = Path(tempfile.mkdtemp(prefix="sq-ready-", dir="/tmp"))
+    monkeypatch.setattr(sandbox, "scratch_root", lambda: root)
+    _, toy_solutions, source, released = toy
+    solutions = tmp_path / "solutions"            # the toy, shipping a data file beside its notebook
+    shutil.copytree(toy_solutions, solutions)
+    (solutions / "toy" / "data.txt").write_text("beside the notebook")
+    reads_file = ("from pathlib import Path\nassert Path('data.txt').read_text() == 'beside the notebook'\n"
+                  "def add(a, b):\n    return a + b")
+    subs = au.write_submissions(tmp_path / "subs", {"a_ref": au.filled_release(released, source),
+                                                    "b_files": au.toy_submission(released, reads_file),
+                                                    "c_wrong": au.toy_submission(released, "def add(a, b):\n    return a - b")})
+    run = grade.grade_submissions("toy", subs, tmp_path / "out", solutions_dir=solutions, timeout_per_cell=60,
+                                  feedback=False, progress=False, jobs=1)
+    results = run.by_student()
+    assert {s: (r.status, r.score) for s, r in results.items()} == \
+        {"a_ref": (grade.GRADED, 3.0), "b_files": (grade.GRADED, 3.0), "c_wrong": (grade.GRADED, 0.0)}
+    logs = {s: (run.out_dir / "logs" / f"{s}.log").read_text() for s in results}
+    taken = "took the kernel started in advance"
+    assert taken not in logs["a_ref"] and taken in logs["b_files"] and taken in logs["c_wrong"], logs
+    assert not root.exists()
+    left = []
+    for p in psutil.process_iter():
+        try:
+            if any(str(root) in arg for arg in p.cmdline()):
+                left.append(p.cmdline())
+        except (psutil.Error, OSError):
+            pass
+    assert not left, left
+
+
+def test_a_ready_kernel_made_for_another_sandbox_is_not_used(tmp_path):
+    """A ready kernel is only taken by a student whose sandbox hides the same folders, has the same
+    limits and scratch root; otherwise it is stopped and its scratch folder removed."""
+    from autograder import sandbox
+
+    root = Path(tempfile.mkdtemp(prefix="sq-", dir="/tmp"))
+    try:
+        template = sandbox.settings_for(root, "one", [tmp_path / "out"], sandbox.Limits())
+        env = {"JUPYTER_PATH": str(tmp_path / "jupyter"), "PATH": os.environ["PATH"]}
+        sandbox.prepare_ready_kernel(template, env)
+        ready = sandbox._READY[0]
+        other = sandbox.settings_for(root, "two", [tmp_path / "elsewhere"], sandbox.Limits())
+        assert sandbox.take_ready_kernel(other, env) is None
+        assert ready.proc.poll() is not None and not Path(ready.settings.scratch).exists()
+        sandbox.prepare_ready_kernel(template, env)
+        same = sandbox.settings_for(root, "three", [tmp_path / "out"], sandbox.Limits())
+        taken = sandbox.take_ready_kernel(same, env)
+        assert taken is not None and taken.proc.poll() is None and taken.settings.uid != same.uid
+        assert taken.settings.preload == list(sandbox.PRELOAD)
+        sandbox._stop(taken)
+    finally:
+        sandbox.discard_ready_kernels()
+        shutil.rmtree(root, ignore_errors=True)
