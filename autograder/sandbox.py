@@ -31,12 +31,15 @@ The launcher runs ``bwrap`` around ``python -m ipykernel_launcher`` with:
 The kernelspec interrupts the kernel by message (``interrupt_mode: message``): a signal sent to
 the launcher would not reach a process inside the sandbox's namespace.
 
-In a grading worker, the kernel of the worker's next student is started while the current
-student's notebook runs (:func:`prepare_ready_kernel`: a sandbox of its own, as above, whose
-kernel imports numpy and torch under the guard before any student code) and handed to that
-student's kernel manager, with the student's files beside the notebook copied into its home
-(:func:`take_ready_kernel`). Nothing of any student is in a ready kernel until it is taken; one
-made for another sandbox (other hidden folders or limits) is stopped, not used.
+Every sandboxed kernel imports numpy and torch under the guard before any student code
+(:data:`PRELOAD`: the guard's snapshots of them are then always the real modules). In a grading
+worker, the kernel of the worker's next student is started while the current student's notebook
+runs (:func:`prepare_ready_kernel`: a sandbox of its own, as above, at the lowest CPU priority,
+dying with the worker) and handed to that student's kernel manager at normal priority, with the
+files the assignment ships beside the notebook copied into its home (:func:`take_ready_kernel`);
+its own output goes to a log only root can read, appended to the student's log afterwards.
+Nothing of any student is in a ready kernel until it is taken; one made for another sandbox
+(other hidden folders or limits) is stopped, not used; if taking it fails, a fresh kernel starts.
 
 :func:`check` is the start-up check of ``make grade``: it runs a probe in the sandbox and returns
 what does not work (``None`` when everything does).
@@ -152,25 +155,38 @@ def _sandbox_kernel_manager_class():
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             settings = Settings.from_json(os.environ[ENV_VAR])
-            ready = take_ready_kernel(settings, os.environ)
-            if ready is None:
+            ready = take_ready_kernel(settings, os.environ) if kw.get("cwd") else None
+            if ready is None or not self._adopt(ready, Path(kw["cwd"])):
                 await super()._async_launch_kernel(kernel_cmd, **kw)
-            else:
-                # this student's files beside the notebook, then the ready kernel's connection
-                copy_beside_notebook(Path(kw.get("cwd") or os.getcwd()), ready.settings)
+            if os.environ.get(READY_VAR) == "1":
+                prepare_ready_kernel(settings, dict(os.environ))
+
+        def _adopt(self, ready: "ReadyKernel", cwd: Path) -> bool:
+            """Make ``ready`` this kernel manager's kernel; False (and ``ready`` stopped) if that
+            fails, so that a fresh kernel is started instead."""
+            try:
+                # this student's files beside the notebook (what the assignment ships)
+                copy_beside_notebook(cwd, ready.settings)
                 give_to_sandbox_user(Path(ready.settings.scratch) / "home", ready.settings.uid)
                 self.load_connection_info(ready.info)
+                for name in ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port"):
+                    setattr(self, name, int(ready.info[name]))  # load_connection_info keeps ports already set
                 self.connection_file = ready.connection_file
                 self._connection_file_written = True
                 provisioner = self.provisioner
                 provisioner.process, provisioner.pid = ready.proc, ready.proc.pid
                 provisioner.pgid = os.getpgid(ready.proc.pid)
-                provisioner.cwd = kw.get("cwd")
+                provisioner.cwd = str(cwd)
                 provisioner.connection_info = self.get_connection_info()
-                print(f"[autograder.sandbox] took the kernel started in advance ({Path(ready.settings.scratch).name})",
-                      file=sys.stderr, flush=True)
-            if os.environ.get(READY_VAR) == "1":
-                prepare_ready_kernel(settings, dict(os.environ))
+                renice_tree(ready.proc.pid, 0)       # from now on it is this student's kernel
+            except Exception as e:  # noqa: BLE001 - e.g. the kernel died just now, a full disk
+                print(f"[autograder.sandbox] could not take the kernel started in advance ({e!r}); "
+                      f"starting a fresh one", file=sys.stderr, flush=True)
+                release_ready_kernel(ready)
+                return False
+            print(f"[autograder.sandbox] took the kernel started in advance ({Path(ready.settings.scratch).name})",
+                  file=sys.stderr, flush=True)
+            return True
 
     SandboxKernelManager.__module__, SandboxKernelManager.__qualname__ = __name__, "SandboxKernelManager"
     return SandboxKernelManager
@@ -190,7 +206,9 @@ def __getattr__(name: str):
 # ----------------------------------------------------------------------------- ready kernels
 
 READY_VAR = "SEQLAB_READY_KERNELS"   # "1" in a grading worker (autograder.worker sets it)
-PRELOAD = ("numpy", "torch")          # what a ready kernel imports before its student's first cell
+READY_PARENT_VAR = "SEQLAB_READY_PARENT"  # a ready kernel's launcher exits if its worker is gone
+READY_NICE = 19                       # a ready kernel starts at the lowest priority (see renice_tree)
+PRELOAD = ("numpy", "torch")          # what every sandboxed kernel imports under the guard first
 
 
 @dataclass
@@ -202,10 +220,11 @@ class ReadyKernel:
     info: dict                 # connection info (transport, ip, ports, key)
     connection_file: str
     env_key: tuple             # the sandbox's view (hidden folders, limits, kernelspec path) it was made for
+    log: Path                  # the kernel's own stdout and stderr (root's, mode 0600)
 
 
 _READY: list[ReadyKernel] = []      # at most one per process
-_USED_SCRATCH: list[Path] = []      # scratch folders of ready kernels that graded a student
+_TAKEN: list[ReadyKernel] = []      # ready kernels that are grading (or graded) this process's student
 
 
 def _env_key(settings: Settings, env) -> tuple:
@@ -228,15 +247,61 @@ def prepare_ready_kernel(template: Settings, env: dict[str, str]) -> None:
     ipc, home = Path(settings.scratch) / "ipc", Path(settings.scratch) / "home"
     connection_file, info = write_connection_file(str(ipc / "kernel.json"), transport="ipc", ip=str(ipc / "k"),
                                                   key=uuid.uuid4().hex.encode(), signature_scheme="hmac-sha256")
-    child_env = dict(env, **{ENV_VAR: settings.to_json(), "JUPYTER_RUNTIME_DIR": str(ipc)})
+    child_env = dict(env, **{ENV_VAR: settings.to_json(), "JUPYTER_RUNTIME_DIR": str(ipc),
+                             READY_PARENT_VAR: str(os.getpid())})
     child_env.pop(READY_VAR, None)
-    log = Path(settings.scratch).parent / f"ready-{os.getpid()}.log"   # the kernel's own stdout/stderr
-    with open(log, "ab") as out:
+    # Its own log, outside its scratch folder, readable by root only: it becomes the student's
+    # (appended to logs/<student>.log by release_ready_kernel); no other kernel can open it.
+    log = Path(settings.scratch).parent / f"{Path(settings.scratch).name}.log"
+    global _PRCTL
+    if _PRCTL is None:
+        try:
+            _PRCTL = _libc().prctl
+        except (OSError, AttributeError):
+            pass
+    fd = os.open(log, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_APPEND, 0o600)
+    try:
         proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", "-f", connection_file],
-                                cwd=home, env=child_env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True)
+                                cwd=home, env=child_env, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
+                                start_new_session=True, preexec_fn=_ready_child_setup)
+    finally:
+        os.close(fd)
     info = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in info.items()}
-    _READY.append(ReadyKernel(proc, settings, info, connection_file, _env_key(template, env)))
+    _READY.append(ReadyKernel(proc, settings, info, connection_file, _env_key(template, env), log))
+
+
+def _libc():
+    import ctypes
+    return ctypes.CDLL(None, use_errno=True)
+
+
+_PRCTL = None  # libc's prctl, looked up before any fork (a forked child must not import)
+
+
+def _ready_child_setup() -> None:
+    """In the ready kernel's launcher, between fork and exec (so: no imports, no locks): the
+    lowest priority (its start-up must not slow the student whose notebook is running;
+    :func:`renice_tree` undoes it when it is taken), and death with the grading worker
+    (PR_SET_PDEATHSIG; the launcher also checks that its parent is still the worker)."""
+    os.nice(READY_NICE)
+    if _PRCTL is not None:
+        _PRCTL(1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+
+
+def renice_tree(pid: int, nice: int) -> None:
+    """Set the priority of every thread of ``pid`` and of its descendants (bwrap, the kernel)."""
+    import psutil
+    try:
+        procs = [psutil.Process(pid)]
+        procs += procs[0].children(recursive=True)
+    except psutil.Error:
+        return
+    for proc in procs:
+        try:
+            for thread in proc.threads():
+                os.setpriority(os.PRIO_PROCESS, thread.id, nice)
+        except (psutil.Error, OSError):
+            pass
 
 
 def take_ready_kernel(settings: Settings, env) -> ReadyKernel | None:
@@ -246,7 +311,7 @@ def take_ready_kernel(settings: Settings, env) -> ReadyKernel | None:
         return None
     ready = _READY.pop()
     if ready.proc.poll() is None and ready.env_key == _env_key(settings, env):
-        _USED_SCRATCH.append(Path(ready.settings.scratch))
+        _TAKEN.append(ready)
         return ready
     _stop(ready)
     return None
@@ -260,19 +325,45 @@ def _stop(ready: ReadyKernel) -> None:
             ready.proc.kill()
     ready.proc.wait()
     shutil.rmtree(ready.settings.scratch, ignore_errors=True)
+    try:
+        ready.log.unlink()
+    except OSError:
+        pass
+
+
+def release_ready_kernel(ready: ReadyKernel) -> None:
+    """A taken ready kernel is done (or could not be taken): stop it if it still runs, append its
+    log to this process's stderr (in a grading worker: the student's ``logs/<student>.log``),
+    and remove its scratch folder (what the student's kernel wrote; never read) and log."""
+    if ready in _TAKEN:
+        _TAKEN.remove(ready)
+    if ready.proc.poll() is None:
+        try:
+            os.killpg(ready.proc.pid, 9)
+        except OSError:
+            ready.proc.kill()
+    ready.proc.wait()
+    try:
+        text = ready.log.read_text(encoding="utf-8", errors="replace")
+        if text:
+            sys.stderr.write(f"[autograder.sandbox] the kernel's own output:\n{text}")
+            sys.stderr.flush()
+    except OSError:
+        pass
+    _stop(ready)
 
 
 def discard_ready_kernels() -> None:
-    """Stop the ready kernel (if any) and remove its scratch folder."""
+    """Stop the ready kernel (if any) and remove its scratch folder and log."""
     while _READY:
         _stop(_READY.pop())
 
 
 def remove_used_scratch() -> None:
-    """Remove the scratch folders of ready kernels that graded a student (what the student's
-    kernel wrote; never read), once their kernels have exited."""
-    while _USED_SCRATCH:
-        shutil.rmtree(_USED_SCRATCH.pop(), ignore_errors=True)
+    """After a student: release every ready kernel this process took for them
+    (:func:`release_ready_kernel`; nbgrader has shut them down by then)."""
+    while _TAKEN:
+        release_ready_kernel(_TAKEN[-1])
 
 
 # Unix socket paths (``sockaddr_un.sun_path``) hold at most 107 bytes; the kernel's sockets are
@@ -301,15 +392,16 @@ def settings_for(root: Path, student_id: str, hide: list[Path], limits: Limits) 
                          f"Unix sockets ({longest} bytes; at most {MAX_SOCKET_PATH}): use a shorter "
                          f"temporary folder")
     prepare_scratch(scratch)
-    return Settings(scratch=str(scratch), hide=list(map(str, hide)), limits=limits, uid=new_uid())
+    return Settings(scratch=str(scratch), hide=list(map(str, hide)), limits=limits, uid=new_uid(),
+                    preload=list(PRELOAD))
 
 
 def new_uid() -> int:
     """A user id of its own for one sandbox (no account needed): ``RLIMIT_NPROC`` counts the
     processes and threads of a user, and does not bind root, so each sandbox runs as a user that
     nothing else on the machine runs as."""
-    import random
-    return random.randrange(200_000, 2_000_000_000)
+    import secrets
+    return 200_000 + secrets.randbelow(2_000_000_000 - 200_000)
 
 
 # ----------------------------------------------------------------------------- the sandbox
@@ -371,7 +463,8 @@ def bwrap_command(settings: Settings, argv: list[str]) -> list[str]:
     cmd += ["--chdir", str(home),
             "--setenv", "HOME", str(home), "--setenv", "TMPDIR", "/tmp",
             "--setenv", "MPLCONFIGDIR", str(home / ".matplotlib"),
-            "--unsetenv", "JPY_PARENT_PID", "--unsetenv", ENV_VAR, "--", *argv]
+            "--unsetenv", "JPY_PARENT_PID", "--unsetenv", ENV_VAR, "--unsetenv", READY_VAR,
+            "--unsetenv", READY_PARENT_VAR, "--", *argv]
     return cmd
 
 
@@ -433,7 +526,9 @@ def launch(argv: list[str] | None = None) -> int:
         print(f"{ENV_VAR} is not set: this kernel only runs under python -m autograder.grade", file=sys.stderr)
         return 2
     settings = Settings.from_json(text)
-    home = Path(settings.scratch) / "home"
+    parent = os.environ.get(READY_PARENT_VAR)
+    if parent and os.getppid() != int(parent):  # a ready kernel whose grading worker is gone
+        return 1
     os.chmod(connection_file, 0o600)
     copy_beside_notebook(Path.cwd(), settings)
     give_to_sandbox_user(Path(settings.scratch), settings.uid)
@@ -466,6 +561,7 @@ class Guard:
     def __init__(self, shell) -> None:
         self.shell = shell
         self.snapshots: dict[str, dict] = {}
+        self.modules: dict[str, object] = {}   # the module objects themselves, put back in sys.modules
         self.classes: dict[object, dict] = {}
         for name in GUARDED:
             if name in sys.modules:
@@ -477,6 +573,7 @@ class Guard:
     def snapshot(self, name: str, module) -> None:
         if name not in self.snapshots:
             self.snapshots[name] = dict(vars(module))
+            self.modules[name] = module
             if name == "torch" and hasattr(module, "Tensor"):
                 self.classes[module.Tensor] = dict(vars(module.Tensor))
 
@@ -487,9 +584,7 @@ class Guard:
         sys.meta_path[:] = self.meta_path
         sys.path_importer_cache.clear()
         for name, saved in self.snapshots.items():
-            module = sys.modules.get(name)
-            if module is None:
-                continue
+            module = sys.modules[name] = self.modules[name]  # a stand-in put in sys.modules is gone
             current = vars(module)
             for attr, value in saved.items():
                 if attr not in UNGUARDED_NAMES and current.get(attr, _MISSING) is not value:
@@ -561,14 +656,17 @@ def guarded_kernel(connection_file: str, preload: list[str] = ()) -> int:
     app.initialize(["-f", connection_file])
     try:
         Guard(app.shell)
-    except Exception as e:  # the kernel still runs; the log says why it is unguarded
+    except Exception as e:
         print(f"autograder.sandbox: could not install the guard: {e!r}", file=sys.__stderr__)
+        if preload:  # a kernel that preloads is one of the grader's: it must not run unguarded
+            return 1
     import importlib
     for name in preload:
         try:
             importlib.import_module(name)
-        except Exception as e:  # the student's own import will report it
+        except Exception as e:  # a half-imported module could not be imported again: give up
             print(f"autograder.sandbox: could not preload {name}: {e!r}", file=sys.__stderr__)
+            return 1
     app.start()
     return 0
 

@@ -255,7 +255,7 @@ def _serve(answer_fd, sandbox, base_env, base_path, base_cwd, own_out, own_err) 
             os.dup2(log.fileno(), 2)
         os.environ.clear()
         os.environ.update(request["env"])
-        if request["env"].get(sandbox.READY_VAR) != "0":  # SEQLAB_READY_KERNELS=0 turns it off
+        if request["env"].get(sandbox.READY_VAR, "1").lower() not in ("0", "false", "no", "off"):  # turns it off
             os.environ[sandbox.READY_VAR] = "1"  # sandboxed kernels: the next student's starts in advance
         try:
             code = _grade_one(request["argv"])

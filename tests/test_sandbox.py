@@ -255,6 +255,10 @@ def test_the_guard_undoes_patches_before_a_test_cell(tmp_path, root, monkeypatch
             del sys.modules[name]
         importlib.invalidate_caches()
         get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
+        import types
+        stand_in = types.ModuleType("math")                 # a stand-in module in sys.modules
+        stand_in.isclose = lambda *a, **k: True
+        sys.modules["math"] = stand_in
     """)
     probe = textwrap.dedent("""
         import builtins, math, numpy, torch, autograder.common, autograder

@@ -207,7 +207,18 @@ def test_a_ready_kernel_made_for_another_sandbox_is_not_used(tmp_path):
         taken = sandbox.take_ready_kernel(same, env)
         assert taken is not None and taken.proc.poll() is None and taken.settings.uid != same.uid
         assert taken.settings.preload == list(sandbox.PRELOAD)
-        sandbox._stop(taken)
+        assert taken.log.is_file() and (taken.log.stat().st_mode & 0o777) == 0o600   # root's only
+        assert all(p.nice() == sandbox.READY_NICE for p in _tree(taken.proc.pid))    # waits at low priority
+        sandbox.renice_tree(taken.proc.pid, 0)
+        assert all(p.nice() == 0 for p in _tree(taken.proc.pid))
+        sandbox.release_ready_kernel(taken)
+        assert taken.proc.poll() is not None and not taken.log.exists() and not Path(taken.settings.scratch).exists()
     finally:
         sandbox.discard_ready_kernels()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _tree(pid: int) -> list:
+    psutil = pytest.importorskip("psutil")
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
