@@ -95,3 +95,22 @@ def test_fills_the_cache_names_failures_and_skips_what_is_cached(book, capsys):
     (book / "_toc.yml").write_text(TOC.replace("      - file: chapters/broken\n", ""))
     assert execute_parallel.main(["--book", str(book)]) == 0
     assert "all 2 notebooks are in the execution cache" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_built_book_keeps_the_outputs_of_notebooks_taken_from_the_cache(book):
+    """myst-nb writes ``_build/jupyter_execute/<page>.ipynb`` without outputs when it takes a page
+    from its cache; _ext/book_fixes.py rewrites it with the cached outputs (the chapter tests read
+    those files)."""
+    import subprocess
+
+    (book / "chapters" / "broken.ipynb").unlink()
+    (book / "_toc.yml").write_text(TOC.replace("      - file: chapters/broken\n", ""))
+    (book / "_config.yml").write_text(CONFIG + f"sphinx:\n  local_extensions:\n    book_fixes: {ROOT / '_ext'}\n")
+    assert execute_parallel.main(["--book", str(book)]) == 0
+    proc = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(book)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Using cached notebook" in proc.stdout and "Executing notebook" not in proc.stdout
+    executed = nbformat.read(book / "_build" / "jupyter_execute" / "chapters" / "one.ipynb", as_version=4)
+    assert [o.get("text") for c in executed.cells if c.cell_type == "code" for o in c.outputs][-1] == "42\n"
