@@ -130,9 +130,12 @@ def test_clipping_experiment_with_control_chosen_on_validation(out):
     # row() keeps the numbers in the label's tail: [val acc, val loss, max step loss, max grad norm]
     free = runs["no clipping, lr 0.1"]
     assert free[0] < 0.6 and free[2] > 5, f"lr 0.1 without clipping should spike and fail: {free}"
-    assert abs(runs["clip value 0.2"][0] - 0.750) < 0.005, "the prose quotes 0.750 for clipping by value at 0.2"
-    # The prose quotes the final validation losses 0.0001 (clip norm 1.0) and 0.0014 (no clipping, lr 0.03).
-    assert runs["clip norm 1.0"][1] <= 0.00015 and abs(runs["no clipping, lr 0.03"][1] - 0.0014) <= 0.00015, runs
+    # "about 0.75": 0.750 on the 2026-12-01 build machine, 0.740 on an AVX2-only one (the training
+    # curves of a run depend on the CPU's floating-point kernels)
+    assert abs(runs["clip value 0.2"][0] - 0.75) <= 0.03, "the prose says about 0.75 for clipping by value at 0.2"
+    # The prose: clip norm 1.0 ends at a lower validation loss than no clipping at lr 0.03, both
+    # below 0.002 (0.0001 and 0.0014 on the 2026-12-01 build machine, 0.0002 and 0.0008 on an AVX2-only one).
+    assert runs["clip norm 1.0"][1] < runs["no clipping, lr 0.03"][1] < 0.002, runs
     for name in ("no clipping, lr 0.03", "no clipping, lr 0.01", "clip norm 1.0", "clip value 0.01"):
         assert runs[name][0] >= 0.95, f"{name} should learn the task: {runs[name]}"
     chosen = {m.group(1).strip(): (m.group(2).strip(), float(m.group(3)), m.group(4), m.group(5))

@@ -95,9 +95,9 @@ def test_last_state_lstm_fits_seen_words_but_transfers_badly(out):
     t = classifier_table(out)
     lstm = t["LSTM (last state)"]
     assert lstm[0] >= 0.93, lstm                                                     # "almost perfect" on seen words
-    assert lstm[3] >= 0.1, lstm                                                      # "varies widely" (the ± column)
+    assert lstm[3] >= 0.05 and lstm[3] > t["bag MLP"][3], (lstm, t["bag MLP"])     # "varies widely", "wider than the bag MLP's"
     assert lstm[2] <= t["BiLSTM attention"][2] - 0.1, lstm
-    assert lstm[2] < t["bag MLP"][2] and t["bag MLP"][2] - lstm[2] < lstm[3], (lstm, t["bag MLP"])   # below, within noise
+    assert lstm[2] < t["bag MLP"][2], (lstm, t["bag MLP"])                            # "below the bag MLP's"
 
 
 def test_bags_are_strong_on_plain_reviews_and_fail_on_order(out):
