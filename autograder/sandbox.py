@@ -317,13 +317,17 @@ def take_ready_kernel(settings: Settings, env) -> ReadyKernel | None:
     return None
 
 
-def _stop(ready: ReadyKernel) -> None:
+def _kill(ready: ReadyKernel) -> None:
     if ready.proc.poll() is None:
         try:
             os.killpg(ready.proc.pid, 9)
         except OSError:
             ready.proc.kill()
     ready.proc.wait()
+
+
+def _stop(ready: ReadyKernel) -> None:
+    _kill(ready)
     shutil.rmtree(ready.settings.scratch, ignore_errors=True)
     try:
         ready.log.unlink()
@@ -337,12 +341,7 @@ def release_ready_kernel(ready: ReadyKernel) -> None:
     and remove its scratch folder (what the student's kernel wrote; never read) and log."""
     if ready in _TAKEN:
         _TAKEN.remove(ready)
-    if ready.proc.poll() is None:
-        try:
-            os.killpg(ready.proc.pid, 9)
-        except OSError:
-            ready.proc.kill()
-    ready.proc.wait()
+    _kill(ready)
     try:
         text = ready.log.read_text(encoding="utf-8", errors="replace")
         if text:
