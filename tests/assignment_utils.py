@@ -40,7 +40,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import grade, release
-from autograder.mutants import Mutant, apply_mutant
+from autograder.mutants import Mutant, apply_mutant, load_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -372,8 +372,13 @@ def assert_mutant_fails_exactly_its_cells(mutant: Mutant, nb, namespace: dict, t
     """Run every test cell of the mutated ``nb`` (except those in ``skip``) in ``namespace``,
     visible part and hidden part separately: the cells that fail must be exactly ``mutant.fails``,
     and the hidden part alone must fail in each of them (so the mistake is caught even if a
-    student edits the visible checks)."""
-    failed, hidden_failed = set(), set()
+    student edits the visible checks). A catalogued mutant must then be named by
+    :func:`autograder.diagnose.diagnose` from these fresh messages (the one nbgrader would show: the
+    visible part's if it failed, else the hidden part's) and ``signatures.json``: so every
+    mutant's recorded messages are checked here, not only those the grading round trip grades."""
+    from autograder import diagnose
+
+    failed, hidden_failed, messages = set(), set(), {}
     for gid in tests:
         if gid in skip:
             continue
@@ -382,10 +387,18 @@ def assert_mutant_fails_exactly_its_cells(mutant: Mutant, nb, namespace: dict, t
             try:
                 with contextlib.redirect_stdout(io.StringIO()), captured_stderr():
                     exec_cell(part, namespace, name=f"<test cell {gid}>")
-            except Exception:  # noqa: BLE001 - any error costs the cell its points
+            except Exception as e:  # noqa: BLE001 - any error costs the cell its points
                 failed.add(gid)
                 failures.add(gid)
+                messages.setdefault(gid, diagnose.outcome_of(e))
     assert failed == set(mutant.fails), \
         f"{mutant.name} ({mutant.description}): failed {sorted(failed)}, catalogue says {sorted(mutant.fails)}"
     assert hidden_failed == set(mutant.fails), \
         f"{mutant.name}: the hidden checks alone fail {sorted(hidden_failed)}, expected {sorted(mutant.fails)}"
+    catalogues = {a: load_catalogue(a) for a in assignments()}
+    assignment = next((a for a, c in catalogues.items() if mutant in c), None)
+    if assignment is not None:
+        d = diagnose.diagnose(messages, catalogues[assignment], diagnose.load_signatures(assignment))
+        assert d is not None and mutant in d.mistakes, \
+            f"{mutant.name}: its messages {messages} are diagnosed as {d and d.key}, not as this mistake " \
+            f"(autograder/signatures.json out of date? see tests/test_diagnose.py)"

@@ -6,9 +6,10 @@ reference (no failing cell) and the untouched release (only NotImplementedError)
 half-finished notebook is still diagnosed on the task it did, and a failure that fits a mistake's
 cells but not its message is not misnamed.
 
-The recorded messages are checked against real nbgrader output for free: the grading round trip in
-tests/test_grading.py (which already grades every mutant) requires each mutant's grades.csv row to
-name its mistake. When the catalogue or the checks change, record them again, in process (the same
+The recorded messages are checked twice: every mutant's fresh in-process messages must be
+diagnosed as that mutant (tests/test_aNN_checks.py, through assignment_utils), and the grading round
+trip in tests/test_grading.py requires the grades.csv row of each mutant it grades through real
+nbgrader (one per failure pattern, or all of them) to name its mistake. When the catalogue or the checks change, record them again, in process (the same
 way tests/test_aNN_checks.py runs each mutant; about 10 minutes for all seven assignments on one
 core)::
 

@@ -1,11 +1,20 @@
 """Grading round trips through real ``nbgrader autograde``, run as ``make grade`` runs it.
 
 For every assignment in solutions/, ONE ``python -m autograder.grade`` run grades a class made
-of: the reference solution, the untouched release, every mutant of the assignment's catalogue, a
+of: the reference solution, the untouched release, mutants of the assignment's catalogue, a
 notebook that kills its kernel, an invalid JSON file and a JSON file that is not a notebook.
 Then: reference -> full marks; untouched release -> zero, every test cell failing with
-NotImplementedError; each mutant -> exactly the cells in its ``fails`` lose their points; the
-broken ones get the right status; grades.csv lists everyone.
+NotImplementedError; each mutant -> exactly the cells in its ``fails`` lose their points, and its
+row names the mistake; the broken ones get the right status; grades.csv lists everyone.
+
+Which mutants (``SEQLAB_ROUNDTRIP_MUTANTS``): by default (``patterns``) one mutant for each
+distinct set of failing test cells in the catalogue, plus one for any solution cell those leave
+out (:func:`roundtrip_mutants`): every way the catalogue makes a submission lose points goes
+through nbgrader once, in about half the grading time. Every mutant, without exception, is run in
+process by ``tests/test_aNN_checks.py`` (the same hidden checks on the same code: exactly its
+cells fail, in their hidden part too, and its fresh messages are diagnosed as that mistake).
+``SEQLAB_ROUNDTRIP_MUTANTS=all`` grades the whole catalogue through nbgrader (about twice as
+long; worth it after changing the grading pipeline).
 
 The toy assignment (made in a temporary folder) adds the pipeline's edge cases: an infinite loop
 (per-cell timeout), a loop that ignores interrupts (per-student backstop), output on stderr, the
@@ -34,6 +43,29 @@ ASSIGNMENTS = au.assignments()
 CELL_TIMEOUT = int(os.environ.get("SEQLAB_GRADING_CELL_TIMEOUT", "300"))
 JOBS = int(os.environ.get("SEQLAB_GRADING_JOBS", "2"))
 FIXED_STUDENTS = ("reference", "untouched", "os_exit", "invalid_json", "not_a_notebook")
+ROUNDTRIP_MUTANTS = os.environ.get("SEQLAB_ROUNDTRIP_MUTANTS", "patterns")
+
+
+def roundtrip_mutants(mutants, which: str | None = None) -> list:
+    """The mutants a round trip grades through nbgrader, in catalogue order: ``all`` of them, or
+    (``patterns``) the first mutant of each distinct set of failing test cells, then the first
+    mutant of each solution cell that no chosen mutant edits."""
+    which = ROUNDTRIP_MUTANTS if which is None else which
+    if which == "all":
+        return list(mutants)
+    if which != "patterns":
+        raise ValueError(f"SEQLAB_ROUNDTRIP_MUTANTS must be 'patterns' or 'all', not {which!r}")
+    chosen, patterns, cells = [], set(), set()
+    for m in mutants:
+        if frozenset(m.fails) not in patterns:
+            chosen.append(m)
+            patterns.add(frozenset(m.fails))
+            cells.add(m.cell)
+    for m in mutants:
+        if m.cell not in cells:
+            chosen.append(m)
+            cells.add(m.cell)
+    return [m for m in mutants if m in chosen]
 
 
 def _print_timings(label: str, rows: dict[str, dict[str, str]]) -> None:
@@ -76,7 +108,7 @@ def _grade_class(assignment: str, tmp):
     source = au.load_source(assignment)
     released = nbformat.read(release.generate(assignment, tmp / "exercises") / au.source_path(assignment).name,
                              as_version=4)
-    mutants = load_catalogue(assignment)
+    mutants = roundtrip_mutants(load_catalogue(assignment))
     class_ = {
         "reference": au.filled_release(released, source),
         "untouched": released,
@@ -113,6 +145,17 @@ def test_mutant_catalogue_is_well_formed(assignment):
         assert m.cell in solutions, f"mutant {m.name}: {m.cell!r} is not a solution cell"
         assert m.fails and set(m.fails) <= set(tests), f"mutant {m.name}: fails {m.fails} must name test cells"
         au.mutated_source(source, m)  # the edit applies (find occurs exactly once)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_round_trip_covers_every_failure_pattern_and_solution_cell(assignment):
+    catalogue = load_catalogue(assignment)
+    chosen = roundtrip_mutants(catalogue, "patterns")
+    assert {frozenset(m.fails) for m in chosen} == {frozenset(m.fails) for m in catalogue}
+    assert {m.cell for m in chosen} == {m.cell for m in catalogue}
+    assert roundtrip_mutants(catalogue, "all") == catalogue
+    with pytest.raises(ValueError, match="patterns"):
+        roundtrip_mutants(catalogue, "some")
 
 
 @pytest.mark.slow

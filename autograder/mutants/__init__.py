@@ -6,8 +6,10 @@ mistake wide; :func:`apply_mutant` refuses an edit whose ``find`` text no longer
 once, so a change to the reference solution cannot silently turn a mutant into the reference.
 
 Each assignment's catalogue is ``autograder/mutants/aNN_slug.py`` defining ``MUTANTS``, a list of
-:class:`Mutant`. The tests grade every mutant with nbgrader and require that each test cell
-named in ``fails`` loses its points.
+:class:`Mutant`. The tests run every mutant in process and require that exactly the test cells
+named in ``fails`` fail, in their hidden part too, and that the mistake is diagnosed; they grade
+one mutant per distinct ``fails`` (or, with ``SEQLAB_ROUNDTRIP_MUTANTS=all``, every mutant) with
+real nbgrader and require that exactly those cells lose their points.
 """
 from __future__ import annotations
 
