@@ -54,14 +54,15 @@ TEST_WORKERS ?= 2
 # first), not by how many tests each holds (which would queue the grading round trips last).
 PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
-# The book is built (its notebooks executed) first, on its own: in the test session the book
-# fixture then reuses the execution cache. Executing the chapters while the grading, sandbox and
-# Colab-path tests start and stop dozens of kernels on the other worker lost book kernels ("Kernel
-# died") in a CI-like run; built first, nothing else runs beside them.
+# The book is built (its notebooks executed) first, on its own, with warnings as errors; the test
+# session then uses that build (SEQLAB_BOOK_BUILT=1) instead of rendering it again. Executing the
+# chapters while the grading, sandbox and Colab-path tests start and stop dozens of kernels on the
+# other worker lost book kernels ("Kernel died") in a CI-like run; built first, nothing else runs
+# beside them.
 test: venv
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python _ext/execute_parallel.py --jobs $(BOOK_JOBS)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
-	$(PYTEST) --durations=20
+	SEQLAB_BOOK_BUILT=1 $(PYTEST) --durations=20
 
 test-fast: venv
 	$(PYTEST) -m "not slow"

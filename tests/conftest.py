@@ -34,8 +34,12 @@ def book_output_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def book_build() -> Path:
-    """Build the book (warnings are errors) and return the ``_build`` folder."""
+    """Build the book (warnings are errors) and return the ``_build`` folder. ``make test`` builds
+    the book (warnings are errors) just before pytest and says so with ``SEQLAB_BOOK_BUILT=1``;
+    then that build is used as it is, not rendered a second time."""
     out = book_output_dir()
+    if os.environ.get("SEQLAB_BOOK_BUILT") == "1" and (out / "_build" / "html" / "index.html").is_file():
+        return out / "_build"
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     cmd = [str(BIN / "jupyter-book"), "build", str(ROOT), "--warningiserror", "--keep-going"]
     if out != ROOT:
