@@ -133,9 +133,13 @@ def test_clipping_experiment_with_control_chosen_on_validation(out):
     # "about 0.75": 0.750 on the 2026-12-01 build machine, 0.740 on an AVX2-only one (the training
     # curves of a run depend on the CPU's floating-point kernels)
     assert abs(runs["clip value 0.2"][0] - 0.75) <= 0.03, "the prose says about 0.75 for clipping by value at 0.2"
-    # The prose: clip norm 1.0 ends at a lower validation loss than no clipping at lr 0.03, both
-    # below 0.002 (0.0001 and 0.0014 on the 2026-12-01 build machine, 0.0002 and 0.0008 on an AVX2-only one).
-    assert runs["clip norm 1.0"][1] < runs["no clipping, lr 0.03"][1] < 0.002, runs
+    # "too loose": the largest gradient norm and step loss of the table
+    assert runs["clip value 0.2"][3] == max(r[3] for r in runs.values()), runs
+    assert runs["clip value 0.2"][2] == max(r[2] for r in runs.values() if r is not free), runs
+    # The prose: the chosen runs (clip norm 0.3; lr 0.03 without clipping) both reach 100% on
+    # validation and end below 0.002 in validation loss (no order between them is claimed).
+    for name in ("clip norm 0.3", "no clipping, lr 0.03"):
+        assert runs[name][0] == 1.0 and runs[name][1] < 0.002, (name, runs[name])
     for name in ("no clipping, lr 0.03", "no clipping, lr 0.01", "clip norm 1.0", "clip value 0.01"):
         assert runs[name][0] >= 0.95, f"{name} should learn the task: {runs[name]}"
     chosen = {m.group(1).strip(): (m.group(2).strip(), float(m.group(3)), m.group(4), m.group(5))
@@ -147,7 +151,7 @@ def test_clipping_experiment_with_control_chosen_on_validation(out):
     for family in ("no clipping, lower lr", "clip by norm, lr 0.1", "clip by value, lr 0.1"):
         assert chosen[family][1] >= 0.95, f"{family}: {chosen[family]}"
     steps = [int(chosen[f][2]) for f in ("no clipping, lower lr", "clip by norm, lr 0.1", "clip by value, lr 0.1")]
-    assert max(steps) <= 1.5 * min(steps) + 5, f"the prose says 'about the same number of steps': {steps}"
+    assert max(steps) <= 1.5 * min(steps) + 5, f"the prose says 'a similar number of steps ... none needs more than about half as many again': {steps}"
     share = float(chosen["clip by norm, lr 0.1"][3].rstrip("%"))
     assert 3 <= share <= 50, f"clipping by norm should act on a minority of steps: {share}%"
 

@@ -169,9 +169,9 @@ def test_sentiment_table(out):
     for name in ("LSTM", "GRU"):
         assert results[name][0] >= 0.99, (name, results[name])
     assert rnn[4] < min(results["LSTM"][4], results["GRU"][4]), rnn
-    # plain: "the vanilla RNN is no better there than the linear bag (not above the bag's by more
-    # than a standard deviation)"; within one sd of it on one machine, below it on another
-    assert rnn[2] - bag[2] <= max(bag[3], rnn[3]) and rnn[2] < 0.99, (rnn, bag)
+    # plain: "the vanilla RNN is no better there than the linear bag: its mean is at most one of the
+    # bag's standard deviations above the bag's mean" (within one of them on one machine, below on another)
+    assert rnn[2] - bag[2] <= bag[3] and rnn[2] < 0.99, (rnn, bag)
 
 
 def test_early_stopping_claims(out):

@@ -97,7 +97,7 @@ def test_last_state_lstm_fits_seen_words_but_transfers_badly(out):
     assert lstm[0] >= 0.93, lstm                                                     # "almost perfect" on seen words
     assert lstm[3] >= 0.05 and lstm[3] > t["bag MLP"][3], (lstm, t["bag MLP"])     # "varies widely", "wider than the bag MLP's"
     assert lstm[2] <= t["BiLSTM attention"][2] - 0.1, lstm
-    assert lstm[2] < t["bag MLP"][2], (lstm, t["bag MLP"])                            # "below the bag MLP's"
+    assert lstm[2] < t["bag MLP"][2], (lstm, t["bag MLP"])                            # "below the bag MLP's" (not settled: said so)
 
 
 def test_bags_are_strong_on_plain_reviews_and_fail_on_order(out):
@@ -106,6 +106,8 @@ def test_bags_are_strong_on_plain_reviews_and_fail_on_order(out):
     assert bag_attention[4] >= 0.95 and bag_attention[4] >= attention[4] - 0.03, (bag_attention, attention)
     assert mlp[4] >= 0.85, mlp                                                        # "not far behind"
     assert bag[6] <= 0.4, bag                                                         # negations: far below chance
+    for name in ("bag MLP", "bag attention"):
+        assert 0.4 <= t[name][6] <= 0.65, (name, t[name])                             # negations: close to chance
     for name in ("bag of embeddings", "bag MLP", "bag attention"):
         assert 0.35 <= t[name][8] <= 0.65, (name, t[name])                            # contrasts: about chance
         assert t[name][6] <= 0.65, (name, t[name])
