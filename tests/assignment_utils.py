@@ -36,6 +36,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterable
 
 import nbformat
 
@@ -402,3 +403,64 @@ def assert_mutant_fails_exactly_its_cells(mutant: Mutant, nb, namespace: dict, t
         assert d is not None and mutant in d.mistakes, \
             f"{mutant.name}: its messages {messages} are diagnosed as {d and d.key}, not as this mistake " \
             f"(autograder/signatures.json out of date? see tests/test_diagnose.py)"
+
+
+# ----------------------------------------------------------------------------- slow checks a mutant cannot reach
+
+def defined_names(source: str) -> set[str]:
+    """The names a cell binds at its top level (functions, classes, assignments)."""
+    names: set[str] = set()
+    for node in ast.parse(_runnable(source)).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+class Unavailable:
+    """Stands in for a name that a check must not use: any use raises."""
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def _used(self, *args, **kwargs):
+        raise AssertionError(f"the check used {object.__getattribute__(self, '_name')}")
+
+    __call__ = _used
+    __getattr__ = _used
+    __getitem__ = _used
+    __iter__ = _used
+
+
+def slow_checks_to_skip(mutant: Mutant, slow_checks: dict[str, set[str]]) -> tuple[str, ...]:
+    """The slow test cells a mutant's in-process test may skip: those that use only solution cells
+    other than the one the mutant edits (``slow_checks``: test cell -> the solution cells it uses,
+    proven by :func:`assert_check_uses_only`), so that their outcome is the reference's. A cell the
+    catalogue says the mutant fails is never skipped."""
+    return tuple(g for g, cells in slow_checks.items() if mutant.cell not in cells and g not in mutant.fails)
+
+
+def assert_check_uses_only(nb, gid: str, cells: set[str], namespace, without: Iterable[str] = ()) -> None:
+    """Test cell ``gid`` of ``nb`` (visible part, then hidden part) passes when every solution cell
+    outside ``cells`` binds its names to :class:`Unavailable` instead of defining them, and the
+    notebook is run again from the start that way (``namespace(nb)``): neither the check nor any
+    cell before it uses another solution cell, so a mutant of another cell leaves the check's
+    outcome as the reference's (see :func:`slow_checks_to_skip`). Cells in ``without`` (given code
+    that calls a solution function but whose results the check does not read, e.g. a demonstration)
+    are left out of that run altogether, which proves the check does not need them either."""
+    nb = copy.deepcopy(nb)
+    for g in without:
+        cell_by_grade_id(nb, g).source = "pass"
+    others = [g for g in solution_cells(nb) if g not in cells]
+    assert others, f"{gid}: no other solution cell to take away"
+    for g in others:
+        names = sorted(defined_names(cell_source(nb, g)))
+        assert names, f"solution cell {g} binds no name"
+        cell_by_grade_id(nb, g).source = "from assignment_utils import Unavailable\n" + "\n".join(
+            f"{name} = Unavailable({name!r})" for name in names)
+    ns = namespace(nb)
+    for part in split_hidden_tests(cell_source(nb, gid)):
+        with contextlib.redirect_stdout(io.StringIO()), captured_stderr():
+            exec_cell(part, ns, name=f"<{gid} with only {', '.join(sorted(cells))}>")

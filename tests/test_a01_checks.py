@@ -20,9 +20,11 @@ ASSIGNMENT = "a01_language_models"
 # they define (the hidden checks load their own data).
 DEMO_CELLS = {"lee_data", "lee_ngram_table", "lee_ngram_test", "lee_windows", "lee_neural_train"}
 # The training-threshold cell takes a few seconds: rerun it only for mutants of the model's cell
-# (for any other mutant the model code is the reference's, so its outcome is the reference's).
+# (for any other mutant the model code is the reference's, so its outcome is the reference's;
+# test_slow_checks_use_only_their_cells proves that it uses no other solution cell).
 SLOW_TEST = "test_neural_lm_perplexity"
 MODEL_CELL = "fixed_window_lm"
+SLOW_CHECKS = {SLOW_TEST: {MODEL_CELL}}
 
 SOURCE = au.load_source(ASSIGNMENT)
 TESTS = list(au.autograded_cells(SOURCE))
@@ -52,8 +54,12 @@ def test_mutant_fails_exactly_its_cells(mutant):
     part too (so the mistake is caught even if a student edits the visible checks)."""
     nb = apply_mutant(SOURCE, mutant)
     ns = namespace(nb)
-    skip = () if mutant.cell == MODEL_CELL else (SLOW_TEST,)
-    au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=skip)
+    au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=au.slow_checks_to_skip(mutant, SLOW_CHECKS))
+
+
+@pytest.mark.parametrize("gid", SLOW_CHECKS)
+def test_slow_checks_use_only_their_cells(gid):
+    au.assert_check_uses_only(SOURCE, gid, SLOW_CHECKS[gid], namespace)
 
 
 def test_threshold_has_margin(reference_ns):

@@ -23,6 +23,10 @@ ASSIGNMENT = "a04_lstm"
 SOURCE = au.load_source(ASSIGNMENT)
 TESTS = list(au.autograded_cells(SOURCE))
 MUTANTS = load_catalogue(ASSIGNMENT)
+# The training checks, each with the solution cells it uses (proven by
+# test_slow_checks_use_only_their_cells): a mutant of any other cell skips them in process, since
+# their outcome is then the reference's.
+SLOW_CHECKS = {"test_classifier_accuracy": {"lstm_layer", "lstm_classifier"}, "test_memory_task": {"lstm_cell"}}
 
 
 def namespace(nb) -> dict:
@@ -58,7 +62,12 @@ def test_mutant_fails_exactly_its_cells(mutant):
     part too (so the mistake is caught even if a student edits the visible checks)."""
     nb = apply_mutant(SOURCE, mutant)
     ns = namespace(nb)
-    au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS)
+    au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=au.slow_checks_to_skip(mutant, SLOW_CHECKS))
+
+
+@pytest.mark.parametrize("gid", SLOW_CHECKS)
+def test_slow_checks_use_only_their_cells(gid):
+    au.assert_check_uses_only(SOURCE, gid, SLOW_CHECKS[gid], namespace)
 
 
 # ----------------------------------------------------------------------------- margins of the learning checks

@@ -26,6 +26,13 @@ ASSIGNMENT = "a05_embeddings"
 SOURCE = au.load_source(ASSIGNMENT)
 TESTS = list(au.autograded_cells(SOURCE))
 MUTANTS = load_catalogue(ASSIGNMENT)
+# The training checks, each with the solution cells it uses (proven by
+# test_slow_checks_use_only_their_cells): a mutant of any other cell skips them in process, since
+# their outcome is then the reference's.
+SLOW_CHECKS = {"test_heldout_accuracy": {"classifier"}}
+# train_glove (given code) trains GloVe with the student's counts and loss; the held-out check does
+# not read what it defines, so the proof runs without it.
+PROOF_WITHOUT = ("train_glove",)
 
 
 def namespace(nb) -> dict:
@@ -57,7 +64,12 @@ def test_mutant_fails_exactly_its_cells(mutant):
     """The mutant fails exactly the test cells its ``fails`` names, each in its hidden part too."""
     nb = apply_mutant(SOURCE, mutant)
     ns = namespace(nb)
-    au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS)
+    au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=au.slow_checks_to_skip(mutant, SLOW_CHECKS))
+
+
+@pytest.mark.parametrize("gid", SLOW_CHECKS)
+def test_slow_checks_use_only_their_cells(gid):
+    au.assert_check_uses_only(SOURCE, gid, SLOW_CHECKS[gid], namespace, without=PROOF_WITHOUT)
 
 
 # ----------------------------------------------------------------------------- margins of the learning checks

@@ -23,6 +23,10 @@ ASSIGNMENT = "a06_attention"
 SOURCE = au.load_source(ASSIGNMENT)
 TESTS = list(au.autograded_cells(SOURCE))
 MUTANTS = load_catalogue(ASSIGNMENT)
+# The training checks, each with the solution cells it uses (proven by
+# test_slow_checks_use_only_their_cells): a mutant of any other cell skips them in process, since
+# their outcome is then the reference's.
+SLOW_CHECKS = {"test_classifier_accuracy": {"attention_classifier"}}
 
 
 def namespace(nb) -> dict:
@@ -58,7 +62,18 @@ def test_mutant_fails_exactly_its_cells(mutant):
     part too (so the mistake is caught even if a student edits the visible checks)."""
     nb = apply_mutant(SOURCE, mutant)
     ns = namespace(nb)
-    au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS)
+    au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=au.slow_checks_to_skip(mutant, SLOW_CHECKS))
+
+
+@pytest.mark.parametrize("gid", SLOW_CHECKS)
+def test_slow_checks_use_only_their_cells(gid):
+    au.assert_check_uses_only(SOURCE, gid, SLOW_CHECKS[gid], namespace)
+
+
+def test_the_proof_fails_when_a_check_uses_a_cell_taken_away():
+    """assert_check_uses_only can fail: the classifier check needs the classifier's own cell."""
+    with pytest.raises(AssertionError, match="the check used AttentionClassifier"):
+        au.assert_check_uses_only(SOURCE, "test_classifier_accuracy", {"attention_pool"}, namespace)
 
 
 # ----------------------------------------------------------------------------- the bias, the margin
