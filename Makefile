@@ -62,13 +62,16 @@ TEST_WORKERS ?= 2
 PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The book is built (its notebooks executed) first, on its own, with warnings as errors; the test
-# session then uses that build (SEQLAB_BOOK_BUILT=1) instead of rendering it again. Executing the
+# session then uses that build (SEQLAB_BOOK_BUILT=1, and the stamp _build/.book-ok written only
+# after the build succeeded, newer than the book's sources) instead of rendering it again. Executing the
 # chapters while the grading, sandbox and Colab-path tests start and stop dozens of kernels on the
 # other worker lost book kernels ("Kernel died") in a CI-like run; built first, nothing else runs
 # beside them.
 test: venv
+	rm -f _build/.book-ok
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python _ext/execute_parallel.py --jobs $(BOOK_JOBS)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
+	touch _build/.book-ok
 	SEQLAB_BOOK_BUILT=1 $(PYTEST) --durations=20
 
 test-fast: venv

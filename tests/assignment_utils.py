@@ -371,7 +371,8 @@ def assert_test_cell_passes_silently(nb, gid: str, namespace: dict, capfd) -> No
 
 def assert_mutant_fails_exactly_its_cells(mutant: Mutant, nb, namespace: dict, tests, skip=()) -> None:
     """Run every test cell of the mutated ``nb`` (except those in ``skip``) in ``namespace``,
-    visible part and hidden part separately: the cells that fail must be exactly ``mutant.fails``,
+    visible part and hidden part separately: the cells that fail (raise, or write to stderr, which
+    costs a cell its points in nbgrader too) must be exactly ``mutant.fails``,
     and the hidden part alone must fail in each of them (so the mistake is caught even if a
     student edits the visible checks). A catalogued mutant must then be named by
     :func:`autograder.diagnose.diagnose` from these fresh messages (the one nbgrader would show: the
@@ -386,12 +387,16 @@ def assert_mutant_fails_exactly_its_cells(mutant: Mutant, nb, namespace: dict, t
         visible, hidden = split_hidden_tests(cell_source(nb, gid))
         for part, failures in ((visible, set()), (hidden, hidden_failed)):
             try:
-                with contextlib.redirect_stdout(io.StringIO()), captured_stderr():
+                with contextlib.redirect_stdout(io.StringIO()), captured_stderr() as err:
                     exec_cell(part, namespace, name=f"<test cell {gid}>")
             except Exception as e:  # noqa: BLE001 - any error costs the cell its points
                 failed.add(gid)
                 failures.add(gid)
                 messages.setdefault(gid, diagnose.outcome_of(e))
+            else:
+                if err.getvalue():  # nbgrader scores a cell 0 for any output on stderr (warnings too)
+                    failed.add(gid)
+                    failures.add(gid)
     assert failed == set(mutant.fails), \
         f"{mutant.name} ({mutant.description}): failed {sorted(failed)}, catalogue says {sorted(mutant.fails)}"
     assert hidden_failed == set(mutant.fails), \
@@ -408,14 +413,27 @@ def assert_mutant_fails_exactly_its_cells(mutant: Mutant, nb, namespace: dict, t
 # ----------------------------------------------------------------------------- slow checks a mutant cannot reach
 
 def defined_names(source: str) -> set[str]:
-    """The names a cell binds at its top level (functions, classes, assignments)."""
+    """The names a cell binds at module level: functions, classes, assignments, imports, loop and
+    ``with`` targets, walrus targets (inside ``if``/``try``/loops too; not inside a function or
+    class body, which binds nothing in the notebook's namespace)."""
     names: set[str] = set()
-    for node in ast.parse(_runnable(source)).body:
+
+    def visit(node) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
-                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+            return
+        if isinstance(node, ast.Lambda):
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names if a.name != "*")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Global):
+            names.update(node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(_runnable(source)))
     return names
 
 
@@ -432,13 +450,17 @@ class Unavailable:
     __getattr__ = _used
     __getitem__ = _used
     __iter__ = _used
+    __bool__ = _used
+    __len__ = _used
+    __eq__ = _used   # (and so unhashable)
+    __format__ = _used
 
 
 def slow_checks_to_skip(mutant: Mutant, slow_checks: dict[str, set[str]]) -> tuple[str, ...]:
-    """The slow test cells a mutant's in-process test may skip: those that use only solution cells
-    other than the one the mutant edits (``slow_checks``: test cell -> the solution cells it uses,
-    proven by :func:`assert_check_uses_only`), so that their outcome is the reference's. A cell the
-    catalogue says the mutant fails is never skipped."""
+    """The slow test cells a mutant's in-process test may skip: those that read no name bound by
+    the solution cell the mutant edits (``slow_checks``: test cell -> the solution cells it uses,
+    proven by :func:`assert_check_uses_only`, whose docstring says what that proof leaves out). A
+    cell the catalogue says the mutant fails is never skipped."""
     return tuple(g for g, cells in slow_checks.items() if mutant.cell not in cells and g not in mutant.fails)
 
 
@@ -446,18 +468,21 @@ def assert_check_uses_only(nb, gid: str, cells: set[str], namespace, without: It
     """Test cell ``gid`` of ``nb`` (visible part, then hidden part) passes when every solution cell
     outside ``cells`` binds its names to :class:`Unavailable` instead of defining them, and the
     notebook is run again from the start that way (``namespace(nb)``): neither the check nor any
-    cell before it uses another solution cell, so a mutant of another cell leaves the check's
-    outcome as the reference's (see :func:`slow_checks_to_skip`). Cells in ``without`` (given code
+    cell before it reads a name that another solution cell binds. Cells in ``without`` (given code
     that calls a solution function but whose results the check does not read, e.g. a demonstration)
-    are left out of that run altogether, which proves the check does not need them either."""
+    bind their names to :class:`Unavailable` too, which proves the check does not read them either.
+
+    What this proves is which *names* the check reads. A mutant could still reach a skipped check
+    through state its cell changes outside its own functions (a shared object edited in place,
+    torch's global flags, the random generator): no catalogued mutant does (each edit stays inside
+    a function body, and every training check seeds its own generator), and a new mutant that did
+    would reach nbgrader only if it is in the round trip's covering subset."""
     nb = copy.deepcopy(nb)
-    for g in without:
-        cell_by_grade_id(nb, g).source = "pass"
     others = [g for g in solution_cells(nb) if g not in cells]
     assert others, f"{gid}: no other solution cell to take away"
-    for g in others:
+    for g in [*others, *without]:
         names = sorted(defined_names(cell_source(nb, g)))
-        assert names, f"solution cell {g} binds no name"
+        assert names, f"cell {g} binds no name"
         cell_by_grade_id(nb, g).source = "from assignment_utils import Unavailable\n" + "\n".join(
             f"{name} = Unavailable({name!r})" for name in names)
     ns = namespace(nb)

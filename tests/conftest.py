@@ -2,7 +2,7 @@
 
 The book is built once per test session (``book_html``) into ``$BOOK_BUILD_DIR`` (default: the
 repository, i.e. ``_build/``, the same place ``make book`` uses, so its execution cache is
-reused). Chapter tests read the notebooks that build executed (``executed_chapter``) instead of
+reused), unless ``make test`` has just built it (``SEQLAB_BOOK_BUILT=1`` and a fresh stamp). Chapter tests read the notebooks that build executed (``executed_chapter``) instead of
 running them a second time. ``SEQLAB_EXECUTED_DIR`` points ``executed_chapter`` at a folder of
 already-executed notebooks instead (useful while writing a chapter).
 
@@ -35,10 +35,11 @@ def book_output_dir() -> Path:
 @pytest.fixture(scope="session")
 def book_build() -> Path:
     """Build the book (warnings are errors) and return the ``_build`` folder. ``make test`` builds
-    the book (warnings are errors) just before pytest and says so with ``SEQLAB_BOOK_BUILT=1``;
-    then that build is used as it is, not rendered a second time."""
+    the book (warnings are errors) just before pytest, writes ``_build/.book-ok`` once that build
+    has succeeded, and says so with ``SEQLAB_BOOK_BUILT=1``: then that build is used as it is, not
+    rendered a second time, if the stamp is newer than every source of the book."""
     out = book_output_dir()
-    if os.environ.get("SEQLAB_BOOK_BUILT") == "1" and (out / "_build" / "html" / "index.html").is_file():
+    if os.environ.get("SEQLAB_BOOK_BUILT") == "1" and _fresh_build_stamp(out):
         return out / "_build"
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     cmd = [str(BIN / "jupyter-book"), "build", str(ROOT), "--warningiserror", "--keep-going"]
@@ -51,6 +52,16 @@ def book_build() -> Path:
         pytest.fail(f"jupyter-book build failed (exit {proc.returncode}):\n{proc.stdout[-6000:]}\n"
                     f"{proc.stderr[-3000:]}\n{details}")
     return out / "_build"
+
+
+def _fresh_build_stamp(out: Path) -> bool:
+    """``make test``'s stamp of a successful build in this repository, newer than the book's sources."""
+    stamp = out / "_build" / ".book-ok"
+    if out != ROOT or not stamp.is_file() or not (out / "_build" / "html" / "index.html").is_file():
+        return False
+    sources = [*ROOT.glob("*.md"), *ROOT.glob("*.yml"), *ROOT.glob("chapters/*.ipynb"),
+               *ROOT.glob("exercises/*/*.ipynb"), *ROOT.glob("_ext/*.py")]
+    return all(p.stat().st_mtime <= stamp.stat().st_mtime for p in sources)
 
 
 @pytest.fixture(scope="session")

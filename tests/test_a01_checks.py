@@ -2,7 +2,7 @@
 
 In-process and fast: the source notebook's code cells run in this process (the Lee-corpus data
 and demonstration cells, which no test cell uses, are skipped), then its test cells run, hidden
-tests included. ``tests/test_grading.py`` repeats the mutant experiment with real
+tests included. ``tests/test_grading.py`` repeats it for a covering subset of the mutants with real
 ``nbgrader autograde``; this file finds a broken check in seconds and says which.
 """
 from __future__ import annotations

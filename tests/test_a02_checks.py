@@ -3,7 +3,7 @@ mistake.
 
 In-process and fast: the source notebook's code cells run in this process (the finite-difference
 demonstration, which no test cell uses, is skipped), then its test cells run, hidden tests
-included. ``tests/test_grading.py`` repeats the mutant experiment with real ``nbgrader autograde``;
+included. ``tests/test_grading.py`` repeats it for a covering subset of the mutants with real ``nbgrader autograde``;
 this file finds a broken check in seconds and says which.
 """
 from __future__ import annotations

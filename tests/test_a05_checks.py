@@ -2,7 +2,7 @@
 each in exactly the test cells its catalogue entry names.
 
 In-process: the source notebook's code cells run in this process, then its test cells (visible
-part, then hidden part). ``tests/test_grading.py`` repeats the mutant experiment with real
+part, then hidden part). ``tests/test_grading.py`` repeats it for a covering subset of the mutants with real
 ``nbgrader autograde``; this file finds a broken check faster and says which. The margins behind
 the learning checks (GloVe training, held-out accuracy) are measured here too, and correct
 solutions written differently from the reference pass.

@@ -2,7 +2,7 @@
 catalogued mistake, each in exactly the test cells its catalogue entry names.
 
 In-process: the source notebook's code cells run in this process, then its test cells (visible
-part, then hidden part). ``tests/test_grading.py`` repeats the mutant experiment with real
+part, then hidden part). ``tests/test_grading.py`` repeats it for a covering subset of the mutants with real
 ``nbgrader autograde``; this file finds a broken check faster and says which. The margin behind
 the learning check (the reverse task) is measured here too.
 """

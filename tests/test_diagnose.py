@@ -9,7 +9,7 @@ cells but not its message is not misnamed.
 The recorded messages are checked twice: every mutant's fresh in-process messages must be
 diagnosed as that mutant (tests/test_aNN_checks.py, through assignment_utils), and the grading round
 trip in tests/test_grading.py requires the grades.csv row of each mutant it grades through real
-nbgrader (one per failure pattern, or all of them) to name its mistake. When the catalogue or the checks change, record them again, in process (the same
+nbgrader (a covering subset by default, see SEQLAB_ROUNDTRIP_MUTANTS there) to name its mistake. When the catalogue or the checks change, record them again, in process (the same
 way tests/test_aNN_checks.py runs each mutant; about 10 minutes for all seven assignments on one
 core)::
 

@@ -114,3 +114,24 @@ def test_the_built_book_keeps_the_outputs_of_notebooks_taken_from_the_cache(book
     assert "Using cached notebook" in proc.stdout and "Executing notebook" not in proc.stdout
     executed = nbformat.read(book / "_build" / "jupyter_execute" / "chapters" / "one.ipynb", as_version=4)
     assert [o.get("text") for c in executed.cells if c.cell_type == "code" for o in c.outputs][-1] == "42\n"
+
+
+def test_make_tests_build_stamp_is_used_only_when_fresh(tmp_path, monkeypatch):
+    """tests/conftest.py reuses make test's book build only with its stamp, newer than every source."""
+    import os
+    import conftest
+
+    monkeypatch.setattr(conftest, "ROOT", tmp_path)
+    (tmp_path / "chapters").mkdir()
+    chapter = tmp_path / "chapters" / "01_x.ipynb"
+    chapter.write_text("{}")
+    (tmp_path / "_build" / "html").mkdir(parents=True)
+    (tmp_path / "_build" / "html" / "index.html").write_text("<html></html>")
+    assert not conftest._fresh_build_stamp(tmp_path)               # no stamp: the build failed or is not make test's
+    stamp = tmp_path / "_build" / ".book-ok"
+    stamp.write_text("")
+    os.utime(chapter, (1_000_000_000, 1_000_000_000))
+    assert conftest._fresh_build_stamp(tmp_path)
+    assert not conftest._fresh_build_stamp(tmp_path / "elsewhere")  # BOOK_BUILD_DIR pointing elsewhere
+    os.utime(chapter, (4_000_000_000, 4_000_000_000))              # a chapter edited after the build
+    assert not conftest._fresh_build_stamp(tmp_path)

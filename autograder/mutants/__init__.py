@@ -8,8 +8,9 @@ once, so a change to the reference solution cannot silently turn a mutant into t
 Each assignment's catalogue is ``autograder/mutants/aNN_slug.py`` defining ``MUTANTS``, a list of
 :class:`Mutant`. The tests run every mutant in process and require that exactly the test cells
 named in ``fails`` fail, in their hidden part too, and that the mistake is diagnosed; they grade
-one mutant per distinct ``fails`` (or, with ``SEQLAB_ROUNDTRIP_MUTANTS=all``, every mutant) with
-real nbgrader and require that exactly those cells lose their points.
+a covering subset of the mutants (every test cell some mutant fails, every solution cell some
+mutant edits; ``SEQLAB_ROUNDTRIP_MUTANTS=patterns|all`` for more) with real nbgrader and require
+that exactly those cells lose their points.
 """
 from __future__ import annotations
 
