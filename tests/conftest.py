@@ -88,14 +88,24 @@ def executed_chapter(request):
 
 
 def stdout_text(nb: nbformat.NotebookNode) -> str:
-    """All printed (stream stdout) and plain-text results of an executed notebook, joined."""
+    """All printed (stream stdout) and plain-text results of an executed notebook, joined.
+    Consecutive stdout outputs of a cell are one stream: the kernel flushes it on a timer, so on a
+    busy machine one ``print`` can arrive in two outputs ("...k=0.5:" and " 0.9999..." was seen),
+    which are joined back as they were printed."""
     parts = []
     for cell in nb.cells:
+        stream = None   # the stdout text of the cell since its last other output
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and out.get("name") == "stdout":
-                parts.append(out.get("text", ""))
-            elif out.get("output_type") in ("execute_result", "display_data"):
+                stream = (stream or "") + out.get("text", "")
+                continue
+            if stream is not None:
+                parts.append(stream)
+                stream = None
+            if out.get("output_type") in ("execute_result", "display_data"):
                 parts.append(out.get("data", {}).get("text/plain", ""))
+        if stream is not None:
+            parts.append(stream)
     return "\n".join(parts)
 
 

@@ -135,3 +135,17 @@ def test_make_tests_build_stamp_is_used_only_when_fresh(tmp_path, monkeypatch):
     assert not conftest._fresh_build_stamp(tmp_path / "elsewhere")  # BOOK_BUILD_DIR pointing elsewhere
     os.utime(chapter, (4_000_000_000, 4_000_000_000))              # a chapter edited after the build
     assert not conftest._fresh_build_stamp(tmp_path)
+
+
+def test_stdout_text_joins_a_print_split_across_two_outputs():
+    """The kernel flushes stdout on a timer: one print can arrive as two outputs of one cell."""
+    import nbformat
+    from conftest import stdout_text
+
+    out = nbformat.v4.new_output
+    cell = nbformat.v4.new_code_cell("print('sum:', 1.0)")
+    cell.outputs = [out("stream", name="stdout", text="sum:"), out("stream", name="stdout", text=" 1.0\n"),
+                    out("execute_result", data={"text/plain": "42"}, execution_count=1),
+                    out("stream", name="stdout", text="after\n")]
+    text = stdout_text(nbformat.v4.new_notebook(cells=[cell]))
+    assert text == "sum: 1.0\n\n42\nafter\n"
