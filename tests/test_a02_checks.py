@@ -51,7 +51,7 @@ MUTANT_MARGIN = 0.06
 TRAINING_CELL = "test_char_model_learns"
 
 
-@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+@pytest.mark.parametrize("mutant", au.mutant_params(MUTANTS))
 def test_mutant_fails_exactly_its_cells(mutant, monkeypatch):
     """The mutant fails exactly the test cells its ``fails`` names, and each of them in its hidden
     part too (so the mistake is caught even if a student edits the visible checks). The training

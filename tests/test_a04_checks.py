@@ -56,7 +56,7 @@ def test_reference_passes_every_test_cell_silently(reference_ns, gid, capfd):
     au.assert_test_cell_passes_silently(SOURCE, gid, reference_ns, capfd)
 
 
-@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+@pytest.mark.parametrize("mutant", au.mutant_params(MUTANTS))
 def test_mutant_fails_exactly_its_cells(mutant):
     """The mutant fails exactly the test cells its ``fails`` names, and each of them in its hidden
     part too (so the mistake is caught even if a student edits the visible checks)."""

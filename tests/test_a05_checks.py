@@ -59,7 +59,7 @@ def test_reference_passes_every_test_cell_silently(reference_ns, gid, capfd):
     au.assert_test_cell_passes_silently(SOURCE, gid, reference_ns, capfd)
 
 
-@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+@pytest.mark.parametrize("mutant", au.mutant_params(MUTANTS))
 def test_mutant_fails_exactly_its_cells(mutant):
     """The mutant fails exactly the test cells its ``fails`` names, each in its hidden part too."""
     nb = apply_mutant(SOURCE, mutant)

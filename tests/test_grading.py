@@ -63,24 +63,17 @@ def roundtrip_mutants(mutants, which: str | None = None) -> list:
         raise ValueError(f"SEQLAB_ROUNDTRIP_MUTANTS must be one of {', '.join(ROUNDTRIP_CHOICES)}, not {which!r}")
     if which == "all":
         return mutants
-    chosen: list = []
     if which == "cover":
-        def covers(m):
-            return set(m.fails) | {("solution cell", m.cell)}
-        left = set().union(*map(covers, mutants)) if mutants else set()
-        while left:
-            best = max(mutants, key=lambda m: (len(covers(m) & left), -mutants.index(m)))
-            chosen.append(best)
-            left -= covers(best)
-    else:
-        patterns = set()
-        for m in mutants:
-            if frozenset(m.fails) not in patterns:
-                chosen.append(m)
-                patterns.add(frozenset(m.fails))
-        for m in mutants:
-            if m.cell not in {c.cell for c in chosen}:
-                chosen.append(m)
+        return au.covering_mutants(mutants)
+    chosen: list = []
+    patterns = set()
+    for m in mutants:
+        if frozenset(m.fails) not in patterns:
+            chosen.append(m)
+            patterns.add(frozenset(m.fails))
+    for m in mutants:
+        if m.cell not in {c.cell for c in chosen}:
+            chosen.append(m)
     return [m for m in mutants if m in chosen]
 
 
