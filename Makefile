@@ -63,8 +63,8 @@ PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_
 
 # The book is built (its notebooks executed) first, on its own, with warnings as errors; the test
 # session then uses that build (SEQLAB_BOOK_BUILT=1, and the stamp _build/.book-ok written only
-# after the build succeeded, newer than the book's sources) instead of rendering it again. Executing the
-# chapters while the grading, sandbox and Colab-path tests start and stop dozens of kernels on the
+# after the build succeeded, newer than the book's sources) instead of rendering it again.
+# Executing the chapters while the grading, sandbox and Colab-path tests start and stop dozens of kernels on the
 # other worker lost book kernels ("Kernel died") in a CI-like run; built first, nothing else runs
 # beside them.
 test: venv

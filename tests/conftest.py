@@ -2,8 +2,9 @@
 
 The book is built once per test session (``book_html``) into ``$BOOK_BUILD_DIR`` (default: the
 repository, i.e. ``_build/``, the same place ``make book`` uses, so its execution cache is
-reused), unless ``make test`` has just built it (``SEQLAB_BOOK_BUILT=1`` and a fresh stamp). Chapter tests read the notebooks that build executed (``executed_chapter``) instead of
-running them a second time. ``SEQLAB_EXECUTED_DIR`` points ``executed_chapter`` at a folder of
+reused), unless ``make test`` has just built it (``SEQLAB_BOOK_BUILT=1`` and a fresh stamp).
+Chapter tests read the notebooks that build executed (``executed_chapter``) instead of running
+them a second time. ``SEQLAB_EXECUTED_DIR`` points ``executed_chapter`` at a folder of
 already-executed notebooks instead (useful while writing a chapter).
 
 ``make test`` runs on both cores (pytest-xdist, ``--dist loadgroup``). Tests that share an

@@ -23,9 +23,9 @@ ASSIGNMENT = "a04_lstm"
 SOURCE = au.load_source(ASSIGNMENT)
 TESTS = list(au.autograded_cells(SOURCE))
 MUTANTS = load_catalogue(ASSIGNMENT)
-# The training checks, each with the solution cells it uses (proven by
-# test_slow_checks_use_only_their_cells): a mutant of any other cell skips them in process, since
-# their outcome is then the reference's.
+# The training checks, each with the solution cells whose names it reads (proven by
+# test_slow_checks_use_only_their_cells; what that proof leaves out: assert_check_uses_only): a
+# mutant of any other cell skips them in process.
 SLOW_CHECKS = {"test_classifier_accuracy": {"lstm_layer", "lstm_classifier"}, "test_memory_task": {"lstm_cell"}}
 
 

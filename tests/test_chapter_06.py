@@ -107,7 +107,7 @@ def test_bags_are_strong_on_plain_reviews_and_fail_on_order(out):
     assert mlp[4] >= 0.85, mlp                                                        # "not far behind"
     assert bag[6] <= 0.4, bag                                                         # negations: far below chance
     for name in ("bag MLP", "bag attention"):
-        assert 0.4 <= t[name][6] <= 0.65, (name, t[name])                             # negations: close to chance
+        assert t[name][6] >= 0.4, (name, t[name])                                     # negations: close to chance (<= 0.65 below)
     for name in ("bag of embeddings", "bag MLP", "bag attention"):
         assert 0.35 <= t[name][8] <= 0.65, (name, t[name])                            # contrasts: about chance
         assert t[name][6] <= 0.65, (name, t[name])
