@@ -57,11 +57,13 @@ def test_mutant_fails_exactly_its_cells(mutant):
     au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=au.slow_checks_to_skip(mutant, SLOW_CHECKS))
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 @pytest.mark.parametrize("gid", SLOW_CHECKS)
 def test_slow_checks_use_only_their_cells(gid):
     au.assert_check_uses_only(SOURCE, gid, SLOW_CHECKS[gid], namespace)
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 def test_threshold_has_margin(reference_ns):
     """The reference clears both bars by a wide margin (the values the bars' comments document)."""
     ppl, rises = checks.train_and_measure_context(reference_ns["FixedWindowLM"], device="cpu", seed=0)

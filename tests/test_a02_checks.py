@@ -78,6 +78,7 @@ def test_mutant_fails_exactly_its_cells(mutant, monkeypatch):
     au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS)
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 def test_threshold_has_margin(reference_ns):
     """The reference clears the loss bound by the margin the bound's comment documents."""
     loss = checks.char_model_loss(reference_ns["rnn_forward"], reference_ns["rnn_backward"])

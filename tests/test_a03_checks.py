@@ -59,6 +59,7 @@ def test_mutant_fails_exactly_its_cells(mutant):
     au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS)
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 def test_training_setup_diverges_without_clipping_and_converges_with_margin(reference_ns):
     """The premise of check_train_step_converges: each seed's run without clipping ends far above
     chance (ln 4 = 1.39), and the reference with clipping ends far below the bound."""

@@ -65,6 +65,7 @@ def test_mutant_fails_exactly_its_cells(mutant):
     au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=au.slow_checks_to_skip(mutant, SLOW_CHECKS))
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 @pytest.mark.parametrize("gid", SLOW_CHECKS)
 def test_slow_checks_use_only_their_cells(gid):
     au.assert_check_uses_only(SOURCE, gid, SLOW_CHECKS[gid], namespace)
@@ -72,6 +73,7 @@ def test_slow_checks_use_only_their_cells(gid):
 
 # ----------------------------------------------------------------------------- margins of the learning checks
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 def test_memory_check_margin(reference_ns):
     """A correct cell passes 95% on the T = 50 memory task within 150 of the 200 allowed steps for
     every seed tried, and within 50 for the two seeds used (the notebook's 0 and the check's 1)."""
@@ -85,6 +87,7 @@ def test_memory_check_accepts_pytorchs_own_cell():
     checks.check_memory_task(checks.torch_cell)
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 @pytest.mark.parametrize("name", ["gates_wrong_order", "candidate_missing", "forget_on_candidate"])
 def test_mutants_that_cannot_remember_stay_near_chance(name):
     """The cells the catalogue says cannot learn the memory task stay far below 95% (near chance)."""
@@ -94,6 +97,7 @@ def test_mutants_that_cannot_remember_stay_near_chance(name):
         assert max(checks.train_memory_task(cell, seed=seed, device="cpu")) < 0.5, f"{name}, seed {seed}"
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 def test_classifier_accuracy_margin(reference_ns):
     """The reference is well above the 85% threshold, also on the negated reviews; classifying from
     the last padded position is well below it."""

@@ -67,6 +67,7 @@ def test_mutant_fails_exactly_its_cells(mutant):
     au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=au.slow_checks_to_skip(mutant, SLOW_CHECKS))
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 @pytest.mark.parametrize("gid", SLOW_CHECKS)
 def test_slow_checks_use_only_their_cells(gid):
     au.assert_check_uses_only(SOURCE, gid, SLOW_CHECKS[gid], namespace, without=PROOF_WITHOUT)
@@ -74,6 +75,7 @@ def test_slow_checks_use_only_their_cells(gid):
 
 # ----------------------------------------------------------------------------- margins of the learning checks
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 def test_glove_training_margin(reference_ns):
     """The reference loss trains GloVe far below the bound for every seed tried."""
     for seed in range(3):
@@ -81,6 +83,7 @@ def test_glove_training_margin(reference_ns):
         assert final < 0.5 * checks.GLOVE["bound"] and initial > 1.0, (seed, initial, final)
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 def test_heldout_accuracy_margin(reference_ns):
     """The reference classifier is well above the 0.8 threshold on the held-out adjectives for
     several seeds; with random (not pretrained) frozen vectors it is near chance."""

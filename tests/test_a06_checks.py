@@ -65,6 +65,7 @@ def test_mutant_fails_exactly_its_cells(mutant):
     au.assert_mutant_fails_exactly_its_cells(mutant, nb, ns, TESTS, skip=au.slow_checks_to_skip(mutant, SLOW_CHECKS))
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 @pytest.mark.parametrize("gid", SLOW_CHECKS)
 def test_slow_checks_use_only_their_cells(gid):
     au.assert_check_uses_only(SOURCE, gid, SLOW_CHECKS[gid], namespace)
@@ -88,6 +89,7 @@ def test_score_bias_is_not_a_mistake(reference_ns):
         check(pool_without_bias)
 
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 def test_classifier_accuracy_margin(reference_ns):
     """The reference is well above the 85% threshold for every seed tried; a classifier that reads
     the last padded state instead of pooling is well below it."""

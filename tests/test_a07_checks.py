@@ -61,6 +61,7 @@ def test_mutant_fails_exactly_its_cells(mutant):
 
 # ----------------------------------------------------------------------------- margin of the learning check
 
+@pytest.mark.slow  # trains to check a threshold or a proof: in make test, not make test-fast
 def test_reverse_check_margin(reference_ns):
     """A correct attention reaches the 90% target within 200 of the 600 allowed steps for every
     seed tried (the notebook's seed 0 and the check's seed 1 included)."""
