@@ -329,6 +329,13 @@ def make_toy_assignment(solutions_dir: Path) -> str:
     return TOY
 
 
+# A toy ``add`` that never returns, for the per-student backstop tests (tests/test_grading.py,
+# tests/test_worker.py): it sleeps rather than spins, since the backstop (not the per-cell limit) is
+# what they test, and a spinning loop would take a core from the other test worker for the whole
+# limit. The toy class's infinite_loop and ignores_interrupts, and the tamper suite's stubborn_loop, spin.
+SLEEPER = "import time\n\ndef add(a, b):\n    while True:\n        time.sleep(1)"
+
+
 def toy_submission(release_nb, solution: str) -> nbformat.NotebookNode:
     """The toy release with the ``add`` cell replaced by ``solution``."""
     nb = copy.deepcopy(release_nb)

@@ -17,7 +17,8 @@ is importable after the install; the hidden checks (``autograder``) are *not* (t
 the ``seqlab`` install: students get the helper library, not the grader); one whole chapter and
 one whole exercise release (with the reference solution typed in) execute there.
 
-Slow (a few minutes: fourteen installs from git, gensim's among them, and two whole notebooks).
+Slow (a few minutes: fourteen installs of ``seqlab`` from git, the first of which also installs
+gensim from the registry, and two whole notebooks).
 Needs the package registry, like ``make``'s own install.
 """
 from __future__ import annotations

@@ -242,10 +242,6 @@ def test_broken_submissions_get_their_status_and_everyone_is_listed(assignment, 
 LOOP = "def add(a, b):\n    while True:\n        pass"
 STUBBORN = ("def add(a, b):\n    while True:\n        try:\n            while True:\n                pass\n"
             "        except KeyboardInterrupt:\n            pass")
-# What the per-student backstop tests hang on: it sleeps rather than spins, since the backstop (not
-# the per-cell limit) is what they test, and a spinning loop would take a core from the other test
-# worker for the whole limit. The toy class's infinite_loop and ignores_interrupts do spin.
-SLEEPER = "import time\n\ndef add(a, b):\n    while True:\n        time.sleep(1)"
 STDERR = "import sys\n\ndef add(a, b):\n    print('debugging', a, b, file=sys.stderr)\n    return a + b"
 # 10 s per cell: a test cell of the toy takes well under a second, but on a loaded 2-core machine
 # (the other test worker, the next students' kernels starting) 5 s was seen to run out.
@@ -390,7 +386,7 @@ def test_grade_notebooks_helper_and_the_per_student_backstop(tmp_path):
     source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
     released = nbformat.read(release.generate("toy", tmp_path / "exercises", solutions) / "toy.ipynb", as_version=4)
     run = au.grade_notebooks("toy", {"ref": au.filled_release(released, source), "blank": released,
-                                     "zz_looper": au.toy_submission(released, SLEEPER)},
+                                     "zz_looper": au.toy_submission(released, au.SLEEPER)},
                              tmp_path / "run", solutions_dir=solutions, timeout_per_cell=300, timeout_per_student=30)
     results = run.by_student()
     print(f"\n[toy helper] seconds: {({s: r.seconds for s, r in results.items()})}")

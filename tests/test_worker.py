@@ -18,9 +18,6 @@ import pytest
 import assignment_utils as au
 from autograder import grade, release, worker
 
-# Sleeps rather than spins: the per-student backstop is what is tested (tests/test_grading.py, SLEEPER).
-LOOP = "import time\n\ndef add(a, b):\n    while True:\n        time.sleep(1)"
-
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
@@ -103,7 +100,7 @@ def test_a_hanging_student_costs_its_worker_not_the_next_students(toy, tmp_path)
     student is graded by a fresh worker; a worker that dies for another reason is reported for
     its student, as an error naming the worker."""
     _, solutions, source, released = toy
-    subs = au.write_submissions(tmp_path / "subs", {"a_looper": au.toy_submission(released, LOOP),
+    subs = au.write_submissions(tmp_path / "subs", {"a_looper": au.toy_submission(released, au.SLEEPER),
                                                     "b_ref": au.filled_release(released, source)})
     run = grade.grade_submissions("toy", subs, tmp_path / "out", solutions_dir=solutions, timeout_per_cell=300,
                                   timeout_per_student=20, feedback=False, progress=False)
