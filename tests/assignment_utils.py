@@ -329,6 +329,23 @@ def make_toy_assignment(solutions_dir: Path) -> str:
     return TOY
 
 
+_TOY_RELEASES: dict[bytes, nbformat.NotebookNode] = {}
+
+
+def toy_release(solutions_dir: Path) -> nbformat.NotebookNode:
+    """The release of the toy assignment in ``solutions_dir`` (``release.generate``, a real
+    ``nbgrader generate_assignment``), generated once per test process for each distinct toy
+    notebook: the toy is written with fixed cell ids, so its release is byte-for-byte the same
+    every time (tests/test_release.py checks that), and each caller gets its own copy."""
+    key = (solutions_dir / TOY / f"{TOY}.ipynb").read_bytes()
+    if key not in _TOY_RELEASES:
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="toy-release-") as tmp:
+            path = release.generate(TOY, Path(tmp), solutions_dir) / f"{TOY}.ipynb"
+            _TOY_RELEASES[key] = nbformat.read(path, as_version=4)
+    return copy.deepcopy(_TOY_RELEASES[key])
+
+
 # A toy ``add`` that never returns, for the per-student backstop tests (tests/test_grading.py,
 # tests/test_worker.py): it sleeps rather than spins, since the backstop (not the per-cell limit) is
 # what they test, and a spinning loop would take a core from the other test worker for the whole

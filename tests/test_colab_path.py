@@ -11,13 +11,15 @@ Colab is simulated in a fresh virtual environment:
 - git told (``url.<clone>.insteadOf``) to fetch the repository URL from a local clone of this
   repository's committed HEAD, so the install line runs unchanged with no network.
 
-Then: the first code cell of every chapter and exercise runs in its own kernel (installing
-``seqlab`` from the clone, then picking the device); every module any chapter or exercise imports
+Then: the first code cell of every chapter and exercise runs in a kernel of its own (installing
+``seqlab`` from the clone, then picking the device), once per distinct cell: thirteen notebooks
+share one first cell word for word, and the same code in the same environment proves nothing more
+the second time (:func:`first_cells`); every module any chapter or exercise imports
 is importable after the install; the hidden checks (``autograder``) are *not* (they are not part of
 the ``seqlab`` install: students get the helper library, not the grader); one whole chapter and
 one whole exercise release (with the reference solution typed in) execute there.
 
-Slow (a few minutes: fourteen installs of ``seqlab`` from git, the first of which also installs
+Slow (a few minutes: a few installs of ``seqlab`` from git, the first of which also installs
 gensim from the registry, and two whole notebooks).
 Needs the package registry, like ``make``'s own install.
 """
@@ -163,17 +165,52 @@ def _execute(nb, python: Path, env: dict, tmp: Path, cwd: Path, timeout: int = 6
     return nb
 
 
-@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
-def test_first_cell_installs_seqlab_in_colab(colab, path):
+def first_cells() -> list[list[Path]]:
+    """Every chapter and exercise, grouped by the source of its first code cell (groups in the order
+    of their first notebook). One run of a group's cell stands for all of them: the cell is the same
+    code, run in the same simulated runtime, and nothing it does depends on the notebook's folder
+    (the install comes from a URL, and the folder is not on the kernel's import path)."""
+    groups: dict[str, list[Path]] = {}
+    for path in notebooks():
+        groups.setdefault(au.first_code_cell(nbformat.read(path, as_version=4)).source, []).append(path)
+    return list(groups.values())
+
+
+# Run after the first cell, in the same kernel: seqlab is an installed distribution of the simulated
+# runtime, not a folder the kernel happened to import from.
+INSTALLED_PROBE = ("from importlib import metadata\n"
+                   "print('installed:', metadata.distribution('seqlab').locate_file('seqlab'))")
+
+
+def _group_id(paths: list[Path]) -> str:
+    return paths[0].stem + (f"+{len(paths) - 1}_sharing_its_first_cell" if len(paths) > 1 else "")
+
+
+@pytest.mark.parametrize("paths", first_cells(), ids=_group_id)
+def test_first_cell_installs_seqlab_in_colab(colab, paths):
     python, env, tmp = colab
+    path = paths[0]
     nb = nbformat.read(path, as_version=4)
-    first = au.first_code_cell(nb)
-    single = nbformat.v4.new_notebook(cells=[first], metadata=nb.metadata)
+    single = nbformat.v4.new_notebook(cells=[au.first_code_cell(nb), nbformat.v4.new_code_cell(INSTALLED_PROBE)],
+                                      metadata=nb.metadata)
     _execute(single, python, env, tmp, cwd=path.parent, timeout=900)
-    out = "".join(o.get("text", "") for o in single.cells[0].outputs if o.get("output_type") == "stream")
-    assert "device:" in out, f"{path.name}: the first cell did not pick a device: {out[-2000:]}"
-    pip_show = _run([python, "-m", "pip", "show", "seqlab"], env=env).stdout
-    assert "Name: seqlab" in pip_show
+    out = ["".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+           for cell in single.cells]
+    names = ", ".join(p.name for p in paths)
+    assert "device:" in out[0], f"{names}: the first cell did not pick a device: {out[0][-2000:]}"
+    installed = out[1].removeprefix("installed:").strip()
+    assert out[1].startswith("installed:") and Path(installed).is_relative_to(tmp / "venv"), \
+        f"{names}: seqlab is not installed in the simulated runtime: {out[1]!r}"
+
+
+def test_first_cell_groups_cover_every_notebook():
+    """Every chapter and exercise is in exactly one group of :func:`first_cells`, and each group's
+    notebooks share their first cell word for word (so one run stands for the group)."""
+    groups = first_cells()
+    assert sorted(p for g in groups for p in g) == sorted(notebooks()) and len(notebooks()) >= 14
+    for group in groups:
+        sources = {au.first_code_cell(nbformat.read(p, as_version=4)).source for p in group}
+        assert len(sources) == 1
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -254,7 +254,7 @@ def toy_class(tmp_path_factory):
     solutions = tmp / "solutions"
     au.make_toy_assignment(solutions)
     source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
-    released = nbformat.read(release.generate("toy", tmp / "exercises", solutions) / "toy.ipynb", as_version=4)
+    released = au.toy_release(solutions)
     class_ = {
         "good": au.filled_release(released, source),
         "untouched": released,
@@ -384,7 +384,7 @@ def test_grade_notebooks_helper_and_the_per_student_backstop(tmp_path):
     solutions = tmp_path / "solutions"
     au.make_toy_assignment(solutions)
     source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
-    released = nbformat.read(release.generate("toy", tmp_path / "exercises", solutions) / "toy.ipynb", as_version=4)
+    released = au.toy_release(solutions)
     run = au.grade_notebooks("toy", {"ref": au.filled_release(released, source), "blank": released,
                                      "zz_looper": au.toy_submission(released, au.SLEEPER)},
                              tmp_path / "run", solutions_dir=solutions, timeout_per_cell=300, timeout_per_student=30)

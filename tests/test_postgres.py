@@ -149,7 +149,7 @@ def _toy_class(tmp: Path) -> tuple[Path, Path]:
     solutions = tmp / "solutions"
     au.make_toy_assignment(solutions)
     source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
-    released = nbformat.read(release.generate("toy", tmp / "exercises", solutions) / "toy.ipynb", as_version=4)
+    released = au.toy_release(solutions)
     absolute = next(m for m in au.TOY_MUTANTS if m.name == "absolute")
     class_ = {"ref": au.filled_release(released, source), "blank": released, "broken": "{not json",
               "absolute": au.filled_release(released, au.mutated_source(source, absolute))}

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 import assignment_utils as au
-from autograder import grade, release, repair
+from autograder import grade, repair
 
 ASSIGNMENTS = au.assignments()
 
@@ -44,7 +44,7 @@ def toy(tmp_path_factory):
     solutions = tmp / "solutions"
     au.make_toy_assignment(solutions)
     source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
-    released = nbformat.read(release.generate("toy", tmp / "exercises", solutions) / "toy.ipynb", as_version=4)
+    released = au.toy_release(solutions)
     return tmp, solutions, released, au.filled_release(released, source)
 
 

@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 import assignment_utils as au
-from autograder import gradebook_db, grade, release
+from autograder import gradebook_db, grade
 
 CELL_TIMEOUT, STUDENT_TIMEOUT = 8, 120
 UNSOLVED = "def add(a, b):\n    raise NotImplementedError()\n"
@@ -131,7 +131,7 @@ def tampered(tmp_path_factory):
     solutions = tmp / "solutions"
     au.make_toy_assignment(solutions)
     source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
-    released = nbformat.read(release.generate("toy", tmp / "exercises", solutions) / "toy.ipynb", as_version=4)
+    released = au.toy_release(solutions)
     subs, out = tmp / "submissions", tmp / "graded"
     canary = tmp / "canary.txt"
 
@@ -269,7 +269,7 @@ def test_without_the_sandbox_the_gradebook_check_catches_the_attack(tmp_path):
     solutions = tmp_path / "solutions"
     au.make_toy_assignment(solutions)
     source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
-    released = nbformat.read(release.generate("toy", tmp_path / "exercises", solutions) / "toy.ipynb", as_version=4)
+    released = au.toy_release(solutions)
     out = tmp_path / "graded"
     subs = au.write_submissions(tmp_path / "submissions", {
         "a_honest": au.filled_release(released, source), "b_blank": released,

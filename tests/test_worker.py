@@ -25,7 +25,7 @@ def toy(tmp_path_factory):
     solutions = tmp / "solutions"
     au.make_toy_assignment(solutions)
     source = nbformat.read(solutions / "toy" / "toy.ipynb", as_version=4)
-    released = nbformat.read(release.generate("toy", tmp / "exercises", solutions) / "toy.ipynb", as_version=4)
+    released = au.toy_release(solutions)
     return tmp, solutions, source, released
 
 
