@@ -30,12 +30,12 @@ venv: $(VENV)/.installed
 # grader, each grading worker, nbgrader, jupyter-book, each test worker). Without it jsonschema
 # only skips checking the "iri" string format, which no notebook or event schema here uses
 # (measured: one toy student graded in 19.2 s before, 9.0 s after).
-
 #
 # pip byte-compiles what it installs on one core (about 45 s of the venv's 95 s here); --no-compile
 # and one compileall over the venv afterwards, on every core, leave the same .pyc files (the grading
 # sandbox mounts the venv read-only, so they must exist before any student kernel imports torch).
-# Like pip, it goes on past a file that does not compile (torch ships one for Python 3.12 only).
+# Like pip, it goes on past a file that does not compile (torch ships one for Python 3.12 only);
+# the line after it fails loudly if compiling stopped short (no .pyc for torch's __init__).
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-compile -r requirements.txt
 	$(BIN)/python -m pip uninstall -y -q rfc3987-syntax
 	$(BIN)/python -m pip install -q --no-compile --no-deps -e .
-	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null 2>&1 || true
+	$(BIN)/python -c "import importlib.util as u, os, sys; o = u.find_spec('torch').origin; \
+	  os.path.exists(u.cache_from_source(o)) or sys.exit('make venv: byte-compiling the venv stopped short (no .pyc for ' + o + ')')"
 	touch $@
 
 # The chapters are executed first, BOOK_JOBS at a time (_ext/execute_parallel.py fills

@@ -165,31 +165,41 @@ def _execute(nb, python: Path, env: dict, tmp: Path, cwd: Path, timeout: int = 6
     return nb
 
 
+def _first_cell_key(path: Path) -> str:
+    cell = au.first_code_cell(nbformat.read(path, as_version=4))
+    return json.dumps([cell.source, cell.get("metadata", {})], sort_keys=True)
+
+
 def first_cells() -> list[list[Path]]:
-    """Every chapter and exercise, grouped by the source of its first code cell (groups in the order
-    of their first notebook). One run of a group's cell stands for all of them: the cell is the same
-    code, run in the same simulated runtime, and nothing it does depends on the notebook's folder
-    (the install comes from a URL, and the folder is not on the kernel's import path)."""
+    """Every chapter and exercise, grouped by its first code cell (source and cell metadata, word for
+    word; groups in the order of their first notebook). One run of a group's cell stands for all of
+    them: it is the same code, run in the same simulated runtime. The notebook's folder is on the
+    kernel's import path (IPython puts the working folder there), so the folders must hold nothing
+    importable (test_first_cell_groups_stand_for_their_notebooks): then nothing the cell does
+    depends on which of them it runs in."""
     groups: dict[str, list[Path]] = {}
     for path in notebooks():
-        groups.setdefault(au.first_code_cell(nbformat.read(path, as_version=4)).source, []).append(path)
+        groups.setdefault(_first_cell_key(path), []).append(path)
     return list(groups.values())
 
 
-# Run after the first cell, in the same kernel: seqlab is an installed distribution of the simulated
-# runtime, not a folder the kernel happened to import from.
-INSTALLED_PROBE = ("from importlib import metadata\n"
-                   "print('installed:', metadata.distribution('seqlab').locate_file('seqlab'))")
+# Run after the first cell, in the same kernel: the seqlab that was imported, and the installed
+# distribution, are both the simulated runtime's own (not the repository's, nor the notebook folder's).
+INSTALLED_PROBE = ("import seqlab\nfrom importlib import metadata\n"
+                   "print('installed:', metadata.distribution('seqlab').locate_file('seqlab'))\n"
+                   "print('imported:', seqlab.__file__)")
 
 
 def _group_id(paths: list[Path]) -> str:
-    return paths[0].stem + (f"+{len(paths) - 1}_sharing_its_first_cell" if len(paths) > 1 else "")
+    return paths[-1].stem + (f"+{len(paths) - 1}_sharing_its_first_cell" if len(paths) > 1 else "")
 
 
 @pytest.mark.parametrize("paths", first_cells(), ids=_group_id)
 def test_first_cell_installs_seqlab_in_colab(colab, paths):
+    """The group's cell runs in the folder of its last notebook (an exercise's, for the cell that
+    chapters and exercises share), installs seqlab and picks the device."""
     python, env, tmp = colab
-    path = paths[0]
+    path = paths[-1]
     nb = nbformat.read(path, as_version=4)
     single = nbformat.v4.new_notebook(cells=[au.first_code_cell(nb), nbformat.v4.new_code_cell(INSTALLED_PROBE)],
                                       metadata=nb.metadata)
@@ -198,19 +208,24 @@ def test_first_cell_installs_seqlab_in_colab(colab, paths):
            for cell in single.cells]
     names = ", ".join(p.name for p in paths)
     assert "device:" in out[0], f"{names}: the first cell did not pick a device: {out[0][-2000:]}"
-    installed = out[1].removeprefix("installed:").strip()
-    assert out[1].startswith("installed:") and Path(installed).is_relative_to(tmp / "venv"), \
-        f"{names}: seqlab is not installed in the simulated runtime: {out[1]!r}"
+    probe = dict(line.split(": ", 1) for line in out[1].splitlines() if line.startswith(("installed: ", "imported: ")))
+    assert set(probe) == {"installed", "imported"}, f"{names}: the probe printed {out[1]!r}"
+    for what, where in probe.items():
+        assert Path(where).is_relative_to(tmp / "venv"), \
+            f"{names}: seqlab {what} from {where}, not from the simulated runtime's install"
 
 
-def test_first_cell_groups_cover_every_notebook():
-    """Every chapter and exercise is in exactly one group of :func:`first_cells`, and each group's
-    notebooks share their first cell word for word (so one run stands for the group)."""
+def test_first_cell_groups_stand_for_their_notebooks():
+    """What lets one run stand for a group: every notebook is in one group, and no notebook folder
+    holds anything Python could import instead of the installed seqlab (a module, a package, a
+    .pth or an egg/dist-info), since the working folder is on the kernel's import path."""
     groups = first_cells()
     assert sorted(p for g in groups for p in g) == sorted(notebooks()) and len(notebooks()) >= 14
-    for group in groups:
-        sources = {au.first_code_cell(nbformat.read(p, as_version=4)).source for p in group}
-        assert len(sources) == 1
+    for folder in sorted({p.parent for p in notebooks()}):
+        importable = [e.name for e in folder.iterdir()
+                      if e.suffix in (".py", ".pyc", ".so", ".pth", ".egg-info", ".dist-info", ".egg-link")
+                      or (e.is_dir() and ((e / "__init__.py").exists() or e.name in ("seqlab", "__pycache__")))]
+        assert not importable, f"{folder.relative_to(ROOT)} holds {importable}: a first cell run there could import it"
 
 
 def _imported_modules(path: Path) -> set[str]:
